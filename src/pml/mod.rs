@@ -1,0 +1,8 @@
+//! Process Monitor PML captures: reader, detail decoding, Procmon's text rules, writer.
+
+pub mod bytes;
+pub mod detail;
+pub mod reader;
+pub mod text;
+
+pub use reader::{Header, Module, Pml, PmlError, Process, RawEvent};
