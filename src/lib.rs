@@ -5,3 +5,8 @@
 
 pub mod knowledge;
 pub mod pml;
+pub mod tables;
+pub mod evidence;
+pub mod report;
+pub mod samples;
+pub mod verdict;

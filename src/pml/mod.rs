@@ -4,5 +4,6 @@ pub mod bytes;
 pub mod detail;
 pub mod reader;
 pub mod text;
+pub mod writer;
 
 pub use reader::{Header, Module, Pml, PmlError, Process, RawEvent};

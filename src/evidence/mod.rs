@@ -1,0 +1,1 @@
+//! Evidence kinds (stub; being written).

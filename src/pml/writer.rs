@@ -1,0 +1,1 @@
+//! PML writer (stub; being written).

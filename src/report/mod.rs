@@ -1,0 +1,1 @@
+//! Outputs: terminal summary, verdict.json, report.html (stub; being written).

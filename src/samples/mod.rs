@@ -1,0 +1,1 @@
+//! Generators of the committed samples under `samples/` (stub; being written).

@@ -1,0 +1,14 @@
+//! The polars DataFrames every reader maps into (`shared/docs/DESIGN.md`, "Tables").
+//!
+//! Column names and types are stable API: queries and users depend on them.
+//!
+//! | table | columns (type) |
+//! |---|---|
+//! | `events` | `event_id` (UInt64, unique over all inputs), `source` (String, input file name), `time_utc` (Datetime ns UTC), `pid` (UInt32), `tid` (UInt32), `process_name` (String), `user` (String, `DOMAIN\name`), `integrity` (String), `class` (String: Process, Registry, File System, Network, Profiling), `operation` (String, Procmon's name), `path` (String), `status` (UInt32 NTSTATUS), `status_name` (String, Procmon's Result text), `duration_ns` (Int64), `detail` (String, Procmon's Detail), `category` (String), `stack_id` (UInt64, null when the event has no stack; equals `event_id` otherwise) |
+//! | `frames` | `stack_id` (UInt64), `depth` (UInt32, 0 = innermost), `address` (UInt64), `module` (String, null when unresolved), `offset` (UInt64, address - module base; null when unresolved), `kernel` (Boolean) |
+//! | `modules` | `source` (String), `pid` (UInt32; kernel modules under 4), `base` (UInt64), `size` (UInt64), `path` (String), `name` (String, file name), `company` (String), `version` (String), `description` (String) |
+//! | `processes` | `source` (String), `pid` (UInt32), `ppid` (UInt32), `name` (String), `image` (String), `command_line` (String), `user` (String), `integrity` (String), `session` (UInt32), `start_utc` (Datetime ns UTC, null when 0), `end_utc` (Datetime ns UTC, null while running) |
+
+pub mod build;
+
+pub use build::{from_pml, Tables};

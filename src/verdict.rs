@@ -1,0 +1,1 @@
+//! Verdict (stub; being written).
