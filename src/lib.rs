@@ -3,10 +3,14 @@
 //! Data flows one way (`shared/docs/DESIGN.md`): readers (`pml`) -> tables (`tables`, polars
 //! DataFrames) -> evidence (`evidence`) -> verdict (`verdict`) -> outputs (`report`, `export`).
 
+pub mod bench;
+pub mod evidence;
+pub mod export;
+pub mod info;
+pub mod input;
 pub mod knowledge;
 pub mod pml;
-pub mod tables;
-pub mod evidence;
 pub mod report;
 pub mod samples;
+pub mod tables;
 pub mod verdict;

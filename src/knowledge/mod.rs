@@ -44,7 +44,11 @@ pub struct StatusInfo {
 }
 
 fn parse_hex(s: &str) -> Option<u32> {
-    u32::from_str_radix(s.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok()
+    u32::from_str_radix(
+        s.trim().trim_start_matches("0x").trim_start_matches("0X"),
+        16,
+    )
+    .ok()
 }
 
 fn rows(csv_text: &'static str) -> impl Iterator<Item = csv::StringRecord> {

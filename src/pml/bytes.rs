@@ -18,12 +18,20 @@ pub struct Rd<'a> {
 impl<'a> Rd<'a> {
     /// A cursor at position 0 of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Rd { buf, pos: 0, short: false }
+        Rd {
+            buf,
+            pos: 0,
+            short: false,
+        }
     }
 
     /// A cursor at byte `pos` of `buf` (`pos` may lie past the end; reads are then short).
     pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Rd { buf, pos, short: false }
+        Rd {
+            buf,
+            pos,
+            short: false,
+        }
     }
 
     /// Bytes left after the current position.

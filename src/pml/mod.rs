@@ -3,6 +3,7 @@
 pub mod bytes;
 pub mod detail;
 pub mod reader;
+pub mod row;
 pub mod text;
 pub mod writer;
 

@@ -289,7 +289,10 @@ impl Pml {
     /// than a header, or of an unknown version. Damaged tables are not errors: they become
     /// [`Pml::warnings`] and whatever could be read is kept.
     pub fn open(path: &Path) -> Result<Pml, PmlError> {
-        let io = |source| PmlError::Io { path: path.to_path_buf(), source };
+        let io = |source| PmlError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let data = if len == 0 {
@@ -327,13 +330,22 @@ impl Pml {
         }
         if buf.len() < HEADER_SIZE {
             if buf.len() < 4 {
-                return Err(PmlError::NotPml { path: path_buf, found: String::from_utf8_lossy(buf).into_owned() });
+                return Err(PmlError::NotPml {
+                    path: path_buf,
+                    found: String::from_utf8_lossy(buf).into_owned(),
+                });
             }
-            return Err(PmlError::TooShort { path: path_buf, len: buf.len() });
+            return Err(PmlError::TooShort {
+                path: path_buf,
+                len: buf.len(),
+            });
         }
         let header = parse_header(buf);
         if header.version != 9 {
-            return Err(PmlError::Version { path: path_buf, version: header.version });
+            return Err(PmlError::Version {
+                path: path_buf,
+                version: header.version,
+            });
         }
         let mut warnings = Vec::new();
         let strings = parse_strings(buf, &header, &mut warnings);
@@ -371,7 +383,9 @@ impl Pml {
 
     /// The process with table key `index`.
     pub fn process(&self, index: u32) -> Option<&Process> {
-        self.process_by_index.get(&index).map(|&i| &self.processes[i])
+        self.process_by_index
+            .get(&index)
+            .map(|&i| &self.processes[i])
     }
 
     /// The System process (PID 4), which carries the kernel modules.
@@ -398,8 +412,16 @@ impl Pml {
     /// The module containing `addr`: kernel addresses through the System process's modules,
     /// user addresses through the event's own process; first match in list order (as the
     /// `stacks.jsonl` oracle resolves them).
-    pub fn resolve_frame<'s>(&'s self, process: Option<&'s Process>, addr: u64) -> Option<&'s Module> {
-        let owner = if self.is_kernel_address(addr) { self.system_process() } else { process };
+    pub fn resolve_frame<'s>(
+        &'s self,
+        process: Option<&'s Process>,
+        addr: u64,
+    ) -> Option<&'s Module> {
+        let owner = if self.is_kernel_address(addr) {
+            self.system_process()
+        } else {
+            process
+        };
         owner?
             .modules
             .iter()
@@ -467,7 +489,8 @@ fn in_file(buf: &[u8], off: u64) -> Option<usize> {
 }
 
 fn parse_strings(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Vec<String> {
-    let Some(base) = in_file(buf, h.string_table_offset).filter(|_| h.string_table_offset != 0) else {
+    let Some(base) = in_file(buf, h.string_table_offset).filter(|_| h.string_table_offset != 0)
+    else {
         if h.string_table_offset != 0 {
             warnings.push(format!(
                 "string table offset 0x{:X} (header +0x258) lies outside the file ({} bytes); names are unavailable",
@@ -493,7 +516,10 @@ fn parse_strings(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Vec<Stri
         let len = s.u32() as usize;
         let bytes = s.bytes(len);
         if s.short {
-            warnings.push(format!("string {i} at 0x{:X} runs past the end of the file", base + rel));
+            warnings.push(format!(
+                "string {i} at 0x{:X} runs past the end of the file",
+                base + rel
+            ));
         }
         out.push(cut_nul(&utf16_lossy(bytes)));
     }
@@ -502,10 +528,16 @@ fn parse_strings(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Vec<Stri
 
 type ProcessTables = (Vec<Process>, HashMap<u32, usize>);
 
-fn parse_processes(buf: &[u8], h: &Header, strings: &[String], warnings: &mut Vec<String>) -> ProcessTables {
+fn parse_processes(
+    buf: &[u8],
+    h: &Header,
+    strings: &[String],
+    warnings: &mut Vec<String>,
+) -> ProcessTables {
     let mut procs = Vec::new();
     let mut by_index = HashMap::new();
-    let Some(base) = in_file(buf, h.process_table_offset).filter(|_| h.process_table_offset != 0) else {
+    let Some(base) = in_file(buf, h.process_table_offset).filter(|_| h.process_table_offset != 0)
+    else {
         if h.process_table_offset != 0 {
             warnings.push(format!(
                 "process table offset 0x{:X} (header +0x250) lies outside the file; process names are unavailable",
@@ -520,7 +552,9 @@ fn parse_processes(buf: &[u8], h: &Header, strings: &[String], warnings: &mut Ve
     let n = r.u32() as usize;
     let n_ok = n.min(r.remaining() / 8);
     if n_ok < n {
-        warnings.push(format!("process table at 0x{base:X} claims {n} processes, room for {n_ok}"));
+        warnings.push(format!(
+            "process table at 0x{base:X} claims {n} processes, room for {n_ok}"
+        ));
     }
     for i in 0..n_ok {
         let rel = Rd::at(buf, base + 4 + 4 * n + 4 * i).u32() as usize;
@@ -551,7 +585,9 @@ fn parse_processes(buf: &[u8], h: &Header, strings: &[String], warnings: &mut Ve
         let entry = if p64 { 64 } else { 56 };
         let m_ok = m.min(r.remaining() / entry);
         if m_ok < m || r.short {
-            warnings.push(format!("process record at 0x{start:X} (pid {pid}) is cut off; {m_ok} of {m} modules read"));
+            warnings.push(format!(
+                "process record at 0x{start:X} (pid {pid}) is cut off; {m_ok} of {m} modules read"
+            ));
         }
         let mut modules = Vec::with_capacity(m_ok);
         for _ in 0..m_ok {
@@ -601,7 +637,8 @@ type HostPortTables = (HashMap<[u8; 16], String>, HashMap<(u16, bool), String>);
 fn parse_hosts_ports(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> HostPortTables {
     let mut hosts = HashMap::new();
     let mut ports = HashMap::new();
-    let Some(base) = in_file(buf, h.hosts_ports_offset).filter(|_| h.hosts_ports_offset != 0) else {
+    let Some(base) = in_file(buf, h.hosts_ports_offset).filter(|_| h.hosts_ports_offset != 0)
+    else {
         return (hosts, ports);
     };
     let mut r = Rd::at(buf, base);
@@ -621,7 +658,9 @@ fn parse_hosts_ports(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Host
         ports.insert((port, tcp), cut_nul(&name));
     }
     if r.short {
-        warnings.push(format!("host/port tables at 0x{base:X} run past the end of the file"));
+        warnings.push(format!(
+            "host/port tables at 0x{base:X} run past the end of the file"
+        ));
     }
     (hosts, ports)
 }
@@ -646,7 +685,11 @@ fn parse_event_offsets(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Ve
         }
     }
     // Not closed cleanly (format-pml.md §12): walk the records from the events offset.
-    let start = if h.events_offset != 0 { h.events_offset } else { HEADER_SIZE as u64 };
+    let start = if h.events_offset != 0 {
+        h.events_offset
+    } else {
+        HEADER_SIZE as u64
+    };
     let offsets = walk_events(buf, start as usize, h.is_64bit);
     warnings.push(format!(
         "the header's event offsets array is missing (offset 0x{:X}): the capture was not closed cleanly; {} event records recovered by walking the file from 0x{start:X}",
@@ -727,4 +770,20 @@ pub fn decode_event(buf: &[u8], off: usize, index: usize, is_64bit: bool) -> Opt
         record_len: end - off,
         truncated,
     })
+}
+
+impl Pml {
+    /// FILETIME of the first event in display order (Relative Time's zero), 0 when there is none.
+    pub fn first_time(&self) -> u64 {
+        self.event(0).map(|e| e.time).unwrap_or(0)
+    }
+
+    /// FILETIME of the last event in display order, 0 when there is none.
+    pub fn last_time(&self) -> u64 {
+        self.event_count()
+            .checked_sub(1)
+            .and_then(|i| self.event(i))
+            .map(|e| e.time)
+            .unwrap_or(0)
+    }
 }

@@ -61,7 +61,13 @@ pub fn date_time(ft: u64) -> String {
 pub fn relative_time(ticks: u64) -> String {
     let secs = ticks / TICKS_PER_SEC;
     let f = ticks % TICKS_PER_SEC;
-    format!("{:02}:{:02}:{:02}.{:07}", secs / 3600, (secs / 60) % 60, secs % 60, f)
+    format!(
+        "{:02}:{:02}:{:02}.{:07}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60,
+        f
+    )
 }
 
 /// Seconds with 7 decimals from 100 ns ticks: `S.fffffff` (Duration, thread/process times).

@@ -11,4 +11,4 @@
 
 pub mod build;
 
-pub use build::{from_pml, Tables};
+pub use build::{from_pml, from_pml_with_base, InputInfo, Tables};

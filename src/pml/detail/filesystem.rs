@@ -6,5 +6,8 @@ use std::borrow::Cow;
 
 /// Decode Operation, Path, Detail and Category of an event of this class.
 pub fn decode(_pml: &Pml, ev: &RawEvent) -> Decoded {
-    Decoded { operation: Cow::Owned(format!("op{}", ev.operation)), ..Decoded::default() }
+    Decoded {
+        operation: Cow::Owned(format!("op{}", ev.operation)),
+        ..Decoded::default()
+    }
 }

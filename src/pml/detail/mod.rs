@@ -45,7 +45,10 @@ pub fn decode(pml: &Pml, ev: &RawEvent) -> Decoded {
         2 => registry::decode(pml, ev),
         3 | 6 => filesystem::decode(pml, ev),
         5 => network::decode(pml, ev),
-        _ => Decoded { operation: Cow::Borrowed("<Unknown>"), ..Decoded::default() },
+        _ => Decoded {
+            operation: Cow::Borrowed("<Unknown>"),
+            ..Decoded::default()
+        },
     };
     if d.detail.len() > DETAIL_MAX_CHARS {
         if let Some((cut, _)) = d.detail.char_indices().nth(DETAIL_MAX_CHARS) {

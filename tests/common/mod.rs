@@ -1,0 +1,56 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+
+/// `../shared` beside the crate, or `$FLTBLAME_SHARED`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("FLTBLAME_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// The five corpus PML stems.
+pub const PML_STEMS: [&str; 5] = [
+    "CompressedLogFileUTC32Filesystem",
+    "CompressedLogFileUTC64Process",
+    "CompressedLogFileUTC64Registry",
+    "CompressedLogfileTests32bitUTC",
+    "CompressedLogfileTests64bitUTC",
+];
+
+/// Path of a corpus PML.
+pub fn corpus_pml(stem: &str) -> PathBuf {
+    shared_dir().join("corpus/pml").join(format!("{stem}.pml"))
+}
+
+/// Read a gzip file whole.
+pub fn gunzip(path: &std::path::Path) -> Vec<u8> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
+}
+
+/// Procmon's CSV export of a corpus PML: (header names, rows).
+pub fn procmon_csv(stem: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let raw = gunzip(
+        &shared_dir()
+            .join("corpus/pml")
+            .join(format!("{stem}.csv.gz")),
+    );
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .terminator(csv::Terminator::CRLF)
+        .from_reader(raw);
+    let header = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = rdr
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
