@@ -88,9 +88,10 @@ fn address(b: &[u8]) -> [u8; 16] {
     a
 }
 
-/// Append `host:port` for one end of a connection: the host-table name of the address (IPv4
-/// keys hold the 4 address bytes followed by zeros) unless empty, else the numeric address; the port-table
-/// service name for (port, TCP/UDP), else the decimal port (`procmon-text.md` §2.6).
+/// Append `host:port` for one end of a connection (`procmon-text.md` §2.6): the host-table
+/// name of the address (IPv4 keys hold the 4 address bytes followed by zeros), else the
+/// numeric address; the port-table service name for (port, TCP/UDP), else the decimal port.
+/// Table entries with an empty name (failed lookups) count as misses.
 fn push_endpoint(out: &mut String, pml: &Pml, addr: [u8; 16], ipv4: bool, port: u16, tcp: bool) {
     let key = if ipv4 {
         let mut k = [0u8; 16];

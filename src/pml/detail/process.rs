@@ -30,7 +30,9 @@ const PROFILING_OPS: [&str; 3] = [
     "Debug Output Profiling",
 ];
 
-/// Decode a Process (class 1) or Profiling (class 4) event.
+/// Decode a Process (class 1, `format-pml.md` §9.3) or Profiling (class 4, §9.5) event:
+/// operation names from tables 11.2 / 11.5 (`<Unknown>` beyond them), Path and Detail per
+/// `procmon-text.md` §2.6 and §3.4, empty Category.
 pub fn decode(pml: &Pml, ev: &RawEvent) -> Decoded {
     if ev.class == 4 {
         return decode_profiling(ev);
