@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fltblame::export::{self, CsvColumns};
-use fltblame::pml::Pml;
+use fltblame::pml::{Pml, QueryDirectoryStyle};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -58,6 +58,10 @@ enum Cmd {
         /// CSV columns: Procmon's 7 default columns or all 27 of its full export.
         #[arg(long, value_enum, default_value_t = Columns::All)]
         columns: Columns,
+        /// QueryDirectory Detail as Procmon builds differ in printing it: `slots` (most builds)
+        /// or `all-entries` (every entry, no FileInformationClass).
+        #[arg(long, value_enum, default_value_t = QdStyle::Slots)]
+        querydirectory: QdStyle,
         /// Output file (default: standard output).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -80,6 +84,12 @@ enum Cmd {
 enum Format {
     Csv,
     Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QdStyle {
+    Slots,
+    AllEntries,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,9 +137,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             file,
             format,
             columns,
+            querydirectory,
             out,
         } => {
-            let pml = Pml::open(&file)?;
+            let mut pml = Pml::open(&file)?;
+            pml.text_style.query_directory = match querydirectory {
+                QdStyle::Slots => QueryDirectoryStyle::Slots,
+                QdStyle::AllEntries => QueryDirectoryStyle::AllEntries,
+            };
             for w in &pml.warnings {
                 eprintln!("fltblame: warning: {}: {w}", file.display());
             }

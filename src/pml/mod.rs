@@ -7,4 +7,6 @@ pub mod row;
 pub mod text;
 pub mod writer;
 
-pub use reader::{Header, Module, Pml, PmlError, Process, RawEvent};
+pub use reader::{
+    Header, Module, Pml, PmlError, Process, QueryDirectoryStyle, RawEvent, TextStyle,
+};

@@ -254,6 +254,25 @@ impl RawEvent<'_> {
     }
 }
 
+/// How QueryDirectory's Detail is printed. Procmon builds differ and nothing in the PML says
+/// which one exported a given CSV (`procmon-text.md` §3.2.4, §7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueryDirectoryStyle {
+    /// The slot rule (2 of the 3 corpus exporters): FileInformationClass in slot 2.
+    #[default]
+    Slots,
+    /// Every entry printed and no FileInformationClass (the exporter of
+    /// `CompressedLogfileTests32bitUTC`).
+    AllEntries,
+}
+
+/// Choices of Procmon text that depend on the Procmon build, not on the PML bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextStyle {
+    /// QueryDirectory Detail rule.
+    pub query_directory: QueryDirectoryStyle,
+}
+
 enum Data {
     Map(memmap2::Mmap),
     Vec(Vec<u8>),
@@ -280,6 +299,8 @@ pub struct Pml {
     /// Problems met while opening (damaged tables, a capture not closed cleanly ...): each names
     /// the file offset and what was done.
     pub warnings: Vec<String>,
+    /// Build-dependent text choices used when rendering Procmon's columns.
+    pub text_style: TextStyle,
 }
 
 impl Pml {
@@ -363,6 +384,7 @@ impl Pml {
             ports,
             event_offsets,
             warnings,
+            text_style: TextStyle::default(),
         };
         pml.data = data;
         Ok(pml)

@@ -12,6 +12,7 @@ mod names;
 
 use super::Decoded;
 use crate::pml::bytes::Rd;
+use crate::pml::reader::QueryDirectoryStyle;
 use crate::pml::reader::{Pml, RawEvent};
 use crate::pml::text;
 use names::op;
@@ -107,7 +108,7 @@ pub fn decode(pml: &Pml, ev: &RawEvent) -> Decoded {
         }
         op::DIRECTORY_CONTROL => {
             match fs.sub {
-                1 => query_directory(o, &fs, &mut path),
+                1 => query_directory(o, &fs, &mut path, pml.text_style.query_directory),
                 _ => notify_change_directory(o, &fs),
             }
             "Read Metadata"
@@ -605,8 +606,10 @@ fn query_volume(out: &mut Out, fs: &Fs) {
 /// chain in X. Slot 0 holds the filter when there is one, entries fill the next slots and
 /// print as `slot: name`; once two slots are filled, slot 2 is `FileInformationClass` (appended
 /// when there are exactly two, else replacing the entry that had slot 2). The filter is also
-/// appended to the Path (§2.6).
-fn query_directory(out: &mut Out, fs: &Fs, path: &mut String) {
+/// appended to the Path (§2.6). With [`QueryDirectoryStyle::AllEntries`] (the other exporter
+/// of §3.2.4) every entry is printed, numbered by slot, and no FileInformationClass.
+fn query_directory(out: &mut Out, fs: &Fs, path: &mut String, style: QueryDirectoryStyle) {
+    let all = style == QueryDirectoryStyle::AllEntries;
     let class = fs.p_u32(0x14, 0x1C);
     let mut t = Rd::new(fs.tail);
     let info = t.u16();
@@ -622,7 +625,7 @@ fn query_directory(out: &mut Out, fs: &Fs, path: &mut String) {
     }
     if let (Some(x), Some(layout)) = (fs.extra, names::directory_entry_name(class)) {
         for name in DirEntries::new(x, layout) {
-            if slots == 2 {
+            if slots == 2 && !all {
                 push_information_class(out, class);
             } else {
                 let sep = if out.0.is_empty() { "" } else { ", " };
@@ -635,7 +638,7 @@ fn query_directory(out: &mut Out, fs: &Fs, path: &mut String) {
             }
         }
     }
-    if slots == 2 {
+    if slots == 2 && !all {
         push_information_class(out, class);
     }
 }
@@ -830,7 +833,7 @@ mod tests {
         };
         let mut out = Out::default();
         let mut path = String::from("C:\\");
-        query_directory(&mut out, &fs, &mut path);
+        query_directory(&mut out, &fs, &mut path, QueryDirectoryStyle::Slots);
         (out.0, path)
     }
 
@@ -873,7 +876,7 @@ mod tests {
                 query_information(&mut out, &fs);
                 set_information(&mut out, &fs);
                 query_volume(&mut out, &fs);
-                query_directory(&mut out, &fs, &mut path);
+                query_directory(&mut out, &fs, &mut path, QueryDirectoryStyle::Slots);
                 notify_change_directory(&mut out, &fs);
                 device_control(&mut out, &fs);
                 lock_unlock(&mut out, &fs);
