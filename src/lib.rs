@@ -14,3 +14,5 @@ pub mod report;
 pub mod samples;
 pub mod tables;
 pub mod verdict;
+pub mod etl;
+pub mod logs;

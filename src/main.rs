@@ -102,6 +102,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e)
+            if e
+                .chain()
+                .filter_map(|c| c.downcast_ref::<std::io::Error>())
+                .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            // The reader of our output went away (`| head`): not an error.
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("fltblame: error: {e:#}");
             ExitCode::from(2)

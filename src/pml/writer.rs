@@ -564,7 +564,9 @@ pub fn write(model: &PmlModel) -> Vec<u8> {
         p64: model.is_64bit,
     };
     write_header(&mut head, model, Some(&offsets));
-    out.buf[..HEADER_SIZE].copy_from_slice(&head.buf[..HEADER_SIZE]);
+    if let (Some(dst), Some(src)) = (out.buf.get_mut(..HEADER_SIZE), head.buf.get(..HEADER_SIZE)) {
+        dst.copy_from_slice(src);
+    }
     out.buf
 }
 
@@ -635,14 +637,10 @@ fn write_process(out: &mut Out, p: &ProcessModel, strings: &mut Strings) {
 // ---------------------------------------------------------------------------------------------
 // Model from an existing file (round trip)
 
-fn utf16_exact(b: &[u8]) -> String {
-    super::bytes::utf16_lossy(b)
-}
-
 /// A table string as stored: drop exactly one terminating UTF-16 NUL (keep embedded ones).
 fn stored_string(b: &[u8]) -> String {
     let b = b.strip_suffix(&[0, 0]).unwrap_or(b);
-    utf16_exact(b)
+    super::bytes::utf16_lossy(b)
 }
 
 fn in_file(buf: &[u8], off: u64, what: &str) -> Result<usize, String> {

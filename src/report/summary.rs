@@ -1,0 +1,198 @@
+//! The readable terminal summary of a verdict.
+
+use super::denial_groups;
+use crate::verdict::{Conclusion, Suspect, Verdict};
+use std::fmt::Write;
+
+/// Denial groups listed in the summary.
+const TOP_DENIALS: usize = 8;
+/// Other suspects listed after the first.
+const OTHER_SUSPECTS: usize = 4;
+
+fn headline(v: &Verdict) -> String {
+    match v.conclusion {
+        Conclusion::Filter => {
+            let s = v.named().expect("named suspect");
+            format!(
+                "FILTER: {} denied it (confidence {:.2})",
+                s.driver, s.confidence
+            )
+        }
+        Conclusion::NoFilter => "NO FILTER: ordinary ACL denials".into(),
+        Conclusion::Undetermined => "UNDETERMINED: this capture cannot decide".into(),
+    }
+}
+
+fn driver_line(s: &Suspect) -> String {
+    format!(
+        "{} — vendor {}, version {}, altitude {}, group {}",
+        s.driver,
+        if s.vendor.is_empty() {
+            "unknown"
+        } else {
+            &s.vendor
+        },
+        if s.version.is_empty() {
+            "unknown"
+        } else {
+            &s.version
+        },
+        s.altitude.as_deref().unwrap_or("not in Microsoft's list"),
+        s.load_order_group.as_deref().unwrap_or("unknown"),
+    )
+}
+
+fn chain(out: &mut String, s: &Suspect) {
+    let _ = writeln!(
+        out,
+        "  {} (score {:+.1} -> confidence {:.2})",
+        s.driver, s.score, s.confidence
+    );
+    for e in &s.evidence {
+        let ev = if e.events.is_empty() {
+            String::new()
+        } else {
+            let shown: Vec<String> = e.events.iter().take(6).map(u64::to_string).collect();
+            let more = if e.events.len() > 6 { ", ..." } else { "" };
+            format!(" [events {}{more}]", shown.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "    {:+5.1}  {:<17} {}{ev}",
+            e.weight, e.kind, e.detail
+        );
+    }
+}
+
+/// The summary printed by `fltblame analyze`: conclusion, named driver with confidence, top
+/// denials, evidence chain, vendor to-do, advice.
+pub fn summary_text(v: &Verdict) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "fltblame {} — {}", v.fltblame_version, headline(v));
+    for i in &v.inputs {
+        let _ = writeln!(
+            out,
+            "  input {} ({}, {} events{}{})",
+            i.path,
+            i.kind,
+            i.events,
+            if i.computer.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", i.computer)
+            },
+            if i.os.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", i.os)
+            },
+        );
+    }
+    let _ = writeln!(out, "\n{}", v.reason);
+    if let Some(s) = v.named() {
+        let _ = writeln!(out, "\nDriver: {}", driver_line(s));
+    }
+
+    let c = &v.counts;
+    let by_status: Vec<String> = c
+        .denials_by_status
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let _ =
+        writeln!(
+        out,
+        "\nDenials: {}{} — {} servicing-relevant, {} ACL-plausible (of {} events, {} with stacks)",
+        c.denials,
+        if by_status.is_empty() { String::new() } else { format!(" ({})", by_status.join(", ")) },
+        c.servicing_relevant,
+        c.acl_plausible,
+        c.events,
+        c.stacked_events
+    );
+    let groups = denial_groups(&v.denials);
+    for g in groups.iter().take(TOP_DENIALS) {
+        let d = &g.first;
+        let times = if g.count > 1 {
+            format!(" x{}", g.count)
+        } else {
+            String::new()
+        };
+        let mut flags = Vec::new();
+        if d.servicing_relevant {
+            flags.push("servicing".to_string());
+        }
+        flags.push(
+            if d.acl_plausible {
+                "ACL-plausible"
+            } else {
+                "not ACL-plausible"
+            }
+            .to_string(),
+        );
+        if !d.suspects.is_empty() {
+            flags.push(format!("-> {}", d.suspects.join(", ")));
+        }
+        let _ = writeln!(
+            out,
+            "  #{} {} {} [{} {}, {}] {} {} = {}{times}  ({})",
+            d.event_id,
+            d.time_utc,
+            d.process,
+            d.user,
+            d.pid,
+            if d.integrity.is_empty() {
+                "?"
+            } else {
+                &d.integrity
+            },
+            d.operation,
+            d.object,
+            d.status_name,
+            flags.join("; ")
+        );
+    }
+    if groups.len() > TOP_DENIALS {
+        let _ = writeln!(
+            out,
+            "  ... {} more kinds of denial in verdict.json",
+            groups.len() - TOP_DENIALS
+        );
+    }
+
+    if !v.suspects.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nEvidence (confidence = logistic of the sum of the listed weights):"
+        );
+        for s in v.suspects.iter().take(1 + OTHER_SUSPECTS) {
+            chain(&mut out, s);
+        }
+        if v.suspects.len() > 1 + OTHER_SUSPECTS {
+            let _ = writeln!(
+                out,
+                "  ... {} more suspects in verdict.json",
+                v.suspects.len() - 1 - OTHER_SUSPECTS
+            );
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "\nNo driver has evidence ({} candidate driver(s) loaded).",
+            v.drivers.candidates.len()
+        );
+    }
+    if !v.vendor_todo.is_empty() {
+        let _ = writeln!(out, "\nVendor to-do:");
+        for t in &v.vendor_todo {
+            let _ = writeln!(out, "  - {t}");
+        }
+    }
+    if !v.advice.is_empty() {
+        let _ = writeln!(out, "\nNext:");
+        for a in &v.advice {
+            let _ = writeln!(out, "  - {a}");
+        }
+    }
+    out
+}
