@@ -103,8 +103,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e)
-            if e
-                .chain()
+            if e.chain()
                 .filter_map(|c| c.downcast_ref::<std::io::Error>())
                 .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
         {
@@ -127,6 +126,17 @@ fn progress_bar(len: u64, what: &str) -> ProgressBar {
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn progress_spinner(what: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    } else {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
     pb.set_message(what.to_string());
     pb
 }
@@ -180,11 +190,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pb.finish_and_clear();
         }
         Cmd::Analyze { inputs, out, json } => {
+            let spinner = progress_spinner("reading captures");
             let tables = fltblame::input::load(&inputs)?;
+            for info in &tables.inputs {
+                for w in &info.warnings {
+                    eprintln!("fltblame: warning: {w}");
+                }
+            }
+            spinner.set_message("weighing evidence");
+            let verdict = fltblame::verdict::analyze(&tables)?;
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("{}: cannot create folder", out.display()))?;
-            let _ = json;
-            println!("{}", tables.events);
+            let json_path = fltblame::report::write_json(&verdict, &out)?;
+            let html_path = fltblame::report::write_html(&verdict, &tables, &out)?;
+            spinner.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&verdict)?);
+            } else {
+                print!("{}", fltblame::report::summary_text(&verdict));
+                println!("Wrote {} and {}", json_path.display(), html_path.display());
+            }
         }
         Cmd::Bench {
             file,
