@@ -4,15 +4,15 @@
 //! DataFrames) -> evidence (`evidence`) -> verdict (`verdict`) -> outputs (`report`, `export`).
 
 pub mod bench;
+pub mod etl;
 pub mod evidence;
 pub mod export;
 pub mod info;
 pub mod input;
 pub mod knowledge;
+pub mod logs;
 pub mod pml;
 pub mod report;
 pub mod samples;
 pub mod tables;
 pub mod verdict;
-pub mod etl;
-pub mod logs;
