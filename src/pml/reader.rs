@@ -721,17 +721,40 @@ fn parse_event_offsets(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Ve
     offsets
 }
 
-/// Walk back-to-back event records from `start` while they look sane (known class, sizes that
-/// fit in the file). Used for captures whose tables were never written.
+/// Walk the event records from `start` while they look sane, for captures whose tables were
+/// never written (`format-pml.md` §12) or whose offsets array is lost. Records normally follow
+/// each other back to back, but Procmon sometimes leaves 1-3 unused bytes after one (`format-pml.md`
+/// §8: 79 such gaps in `CompressedLogFileUTC32Filesystem`), so up to 3 bytes are skipped when the
+/// next header does not look like an event. A header looks like an event when its class is 1-6,
+/// its operation below 64, its record fits in the file, and its time lies within a day of the
+/// previous event (the first: between 1990 and 2100).
 pub fn walk_events(buf: &[u8], start: usize, is_64bit: bool) -> Vec<u64> {
+    const DAY: u64 = 864_000_000_000;
+    const Y1990: u64 = 0x01B4_1E2A_18D6_4000; // 1990-01-01 as FILETIME
+    const Y2100: u64 = 0x022F_7163_7764_0000; // 2100-01-01
+    let plausible = |ev: &RawEvent, prev: Option<u64>| {
+        let time_ok = match prev {
+            Some(p) => ev.time.abs_diff(p) < DAY,
+            None => (Y1990..Y2100).contains(&ev.time),
+        };
+        !ev.truncated && (1..=6).contains(&ev.class) && ev.operation < 64 && time_ok
+    };
     let mut out = Vec::new();
     let mut off = start;
-    while let Some(ev) = decode_event(buf, off, out.len(), is_64bit) {
-        if ev.truncated || ev.class == 0 || ev.class > 6 || ev.time == 0 {
-            break;
+    let mut prev = None;
+    'records: loop {
+        for skip in 0..4 {
+            let at = off + skip;
+            if let Some(ev) = decode_event(buf, at, out.len(), is_64bit) {
+                if plausible(&ev, prev) {
+                    out.push(at as u64);
+                    prev = Some(ev.time);
+                    off = at + ev.record_len;
+                    continue 'records;
+                }
+            }
         }
-        out.push(off as u64);
-        off += ev.record_len;
+        break;
     }
     out
 }
