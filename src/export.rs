@@ -133,3 +133,16 @@ fn each_chunk(
     let _ = done;
     Ok(())
 }
+
+/// Write `df` as Parquet (zstd-compressed, min/max statistics) to `out`; returns the bytes
+/// written. Datetime columns keep their UTC time zone (Parquet `TIMESTAMP(NANOS, UTC)`), unsigned
+/// integers stay unsigned, so DuckDB, Spark or DataFusion read the tables with their types.
+pub fn write_parquet(
+    df: &mut polars::prelude::DataFrame,
+    out: &mut dyn Write,
+) -> polars::prelude::PolarsResult<u64> {
+    use polars::prelude::{ParquetCompression, ParquetWriter};
+    ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)
+}

@@ -16,7 +16,7 @@ use std::process::ExitCode;
     version,
     about = "Find what made Windows servicing fail, and when it is an ACCESS DENIED, whether an ordinary ACL or a third-party filter driver did it: which driver, how sure, and why.",
     long_about = None,
-    after_help = "Exit codes: 0 done; 1 a check found something; 2 bad usage or unreadable input.\n\nExamples:\n  fltblame analyze samples/case-a-amdk8/capture.pml -o out\n  fltblame info capture.pml\n  fltblame export capture.pml --format csv -o capture.csv"
+    after_help = "Exit codes: 0 done; 1 a check found something; 2 bad usage or unreadable input.\n\nExamples:\n  fltblame analyze samples/case-a-amdk8/capture.pml -o out\n  fltblame info capture.pml\n  fltblame export capture.pml --format csv -o capture.csv\n  fltblame query \"SELECT * FROM denials\" capture.pml\n  fltblame check queries/ capture.pml --junit check.xml\n  fltblame analyze --fleet machines/ -o fleet-out"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,14 +29,22 @@ enum Cmd {
     /// it was an ordinary ACL) with the evidence, and write verdict.json and report.html.
     Analyze {
         /// Process Monitor captures (.pml) of one incident.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "fleet", conflicts_with = "fleet")]
         inputs: Vec<PathBuf>,
+        /// Many incidents: each capture file or folder of captures in DIR is one machine,
+        /// analyzed in parallel; writes fleet.parquet, fleet.html and a report per machine.
+        #[arg(long, value_name = "DIR")]
+        fleet: Option<PathBuf>,
         /// Folder for verdict.json and report.html (created if missing).
         #[arg(short, long, default_value = "fltblame-out")]
         out: PathBuf,
         /// Print the verdict as JSON on stdout instead of the readable summary.
         #[arg(long)]
         json: bool,
+        /// Language of report.html's text (headings, labels, conclusions); evidence details
+        /// and figure labels stay English.
+        #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
+        lang: String,
     },
     /// Show what a capture holds: computer, OS, bitness, time span, processes, kernel modules
     /// (third-party ones with company, version and allocated altitude).
@@ -48,7 +56,8 @@ enum Cmd {
         json: bool,
     },
     /// Write a capture's decoded events: `csv` is Procmon's own CSV export format (compare by
-    /// header name), `jsonl` one JSON object per event with resolved stack frames.
+    /// header name), `jsonl` one JSON object per event with resolved stack frames, `parquet`
+    /// any table (--table) for DuckDB, Spark or DataFusion.
     Export {
         /// A Process Monitor capture (.pml).
         file: PathBuf,
@@ -62,9 +71,36 @@ enum Cmd {
         /// or `all-entries` (every entry, no FileInformationClass).
         #[arg(long, value_enum, default_value_t = QdStyle::Slots)]
         querydirectory: QdStyle,
+        /// Table written by `--format parquet`: events, frames, modules, processes, denials.
+        #[arg(long, default_value = "events")]
+        table: String,
         /// Output file (default: standard output).
         #[arg(short, long)]
         out: Option<PathBuf>,
+    },
+    /// Run polars SQL over the tables of the inputs (events, frames, modules, processes and the
+    /// derived denials) and print the result.
+    Query {
+        /// SQL text, or a FILE.sql.
+        sql: String,
+        /// Process Monitor captures (.pml).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+    },
+    /// Run every .sql query of a folder over the inputs; a query returning rows is a finding.
+    /// Exit 1 when any query found something, 0 when none did, 2 on unreadable input or a broken
+    /// query.
+    Check {
+        /// [QUERIES_DIR] INPUTS...: the first argument is the query folder when it is a folder
+        /// holding .sql files; otherwise `queries/` is used.
+        #[arg(required = true, value_name = "QUERIES_DIR|INPUT")]
+        args: Vec<PathBuf>,
+        /// Write JUnit XML (one testcase per query, a failure per finding) to this file.
+        #[arg(long, value_name = "F.xml")]
+        junit: Option<PathBuf>,
     },
     /// Measure decode throughput (events/s, MB/s) of `export --format csv` in memory, and the
     /// ratio to procmon-parser measured in the same run when a Python with it is given.
@@ -84,6 +120,14 @@ enum Cmd {
 enum Format {
     Csv,
     Jsonl,
+    Parquet,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QueryFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -141,6 +185,35 @@ fn progress_spinner(what: &str) -> ProgressBar {
     pb
 }
 
+fn export_parquet(
+    file: &std::path::Path,
+    table: &str,
+    out: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let catalog = fltblame::query::Catalog::load(&[file.to_path_buf()])?;
+    let mut df = catalog
+        .get(table)
+        .with_context(|| {
+            format!(
+                "--table {table}: no such table (tables: {})",
+                catalog.names().join(", ")
+            )
+        })?
+        .clone();
+    let mut sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None if std::io::stdout().is_terminal() => {
+            anyhow::bail!("Parquet is binary: give -o FILE.parquet (or redirect standard output)")
+        }
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    export::write_parquet(&mut df, &mut sink)?;
+    sink.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Info { file, json } => {
@@ -157,8 +230,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             columns,
             querydirectory,
+            table,
             out,
         } => {
+            if let Format::Parquet = format {
+                return export_parquet(&file, &table, out.as_deref());
+            }
+            if table != "events" {
+                anyhow::bail!("--table is for --format parquet (csv and jsonl write the events)");
+            }
             let mut pml = Pml::open(&file)?;
             pml.text_style.query_directory = match querydirectory {
                 QdStyle::Slots => QueryDirectoryStyle::Slots,
@@ -185,11 +265,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     export::write_csv(&pml, cols, &mut sink, &tick)?
                 }
                 Format::Jsonl => export::write_jsonl(&pml, &mut sink, &tick)?,
+                Format::Parquet => unreachable!("handled above"),
             }
             sink.flush()?;
             pb.finish_and_clear();
         }
-        Cmd::Analyze { inputs, out, json } => {
+        Cmd::Analyze {
+            fleet: Some(dir),
+            out,
+            ..
+        } => {
+            let res = fltblame::fleet::run(&dir, &out)?;
+            std::io::stdout()
+                .lock()
+                .write_all(fltblame::fleet::render_text(&res).as_bytes())?;
+            if res.errors() > 0 {
+                eprintln!(
+                    "fltblame: error: {} machine(s) of {} could not be read (their rows say why)",
+                    res.errors(),
+                    dir.display()
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Cmd::Analyze {
+            inputs,
+            out,
+            json,
+            lang,
+            fleet: None,
+        } => {
             let spinner = progress_spinner("reading captures");
             let tables = fltblame::input::load(&inputs)?;
             for info in &tables.inputs {
@@ -202,7 +307,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("{}: cannot create folder", out.display()))?;
             let json_path = fltblame::report::write_json(&verdict, &out)?;
-            let html_path = fltblame::report::write_html(&verdict, &tables, &out)?;
+            let opts = fltblame::report::ReportOptions {
+                lang: lang.parse().map_err(anyhow::Error::msg)?,
+                ..Default::default()
+            };
+            let html_path = fltblame::report::write_report(&verdict, &tables, &out, &opts)?;
             spinner.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&verdict)?);
@@ -210,6 +319,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print!("{}", fltblame::report::summary_text(&verdict));
                 println!("Wrote {} and {}", json_path.display(), html_path.display());
             }
+        }
+        Cmd::Query {
+            sql,
+            inputs,
+            format,
+        } => {
+            fltblame::query::configure_table_text(50);
+            let text = fltblame::query::sql_text(&sql)?;
+            let catalog = fltblame::query::Catalog::load(&inputs)?;
+            let df = catalog.run(&text)?;
+            let format = match format {
+                QueryFormat::Table => fltblame::query::Format::Table,
+                QueryFormat::Csv => fltblame::query::Format::Csv,
+                QueryFormat::Json => fltblame::query::Format::Json,
+            };
+            let mut sink = BufWriter::new(std::io::stdout().lock());
+            fltblame::query::write(&df, format, &mut sink)?;
+            sink.flush()?;
+        }
+        Cmd::Check { args, junit } => {
+            fltblame::query::configure_table_text(fltblame::check::SHOW_ROWS);
+            let (dir, inputs) =
+                fltblame::check::split_args(&args, std::path::Path::new("queries"))?;
+            let report = fltblame::check::check(&dir, &inputs)?;
+            let mut text = fltblame::check::render_text(&report);
+            if let Some(p) = junit {
+                std::fs::write(&p, fltblame::check::junit_xml(&report)?)
+                    .with_context(|| format!("{}: cannot write", p.display()))?;
+                text.push_str(&format!("Wrote {}\n", p.display()));
+            }
+            // A closed standard output (`| head`) must not change the exit code CI reads.
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            return Ok(ExitCode::from(report.exit_code()));
         }
         Cmd::Bench {
             file,

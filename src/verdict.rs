@@ -480,7 +480,7 @@ fn conclude(denials: &[Denial], suspects: &mut [Suspect], max_conf: f64) -> (Con
         let lead = suspects.get(1).map(|s| top.score - s.score);
         let nameable = has_naming_item(top)
             && top.confidence >= NAME_CONFIDENCE
-            && lead.map_or(true, |l| l >= NAME_MARGIN);
+            && lead.is_none_or(|l| l >= NAME_MARGIN);
         if nameable {
             let top = &mut suspects[0];
             top.named = true;

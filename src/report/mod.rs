@@ -1,13 +1,20 @@
 //! Outputs of `analyze`: the terminal summary ([`summary_text`]), `verdict.json`
-//! ([`write_json`]) and the self-contained `report.html` ([`write_html`], rendered from
-//! `reports/report.html.j2` with minijinja).
+//! ([`write_json`]) and the self-contained `report.html` ([`write_report`], rendered from
+//! `reports/report.html.j2` with minijinja, in the language of [`Lang`]) with its PNG figures
+//! ([`figures`], drawn with plotters, embedded as `data:` URIs and written beside it).
 
+pub mod encode;
+pub mod figures;
 pub mod html;
+pub mod i18n;
 pub mod json;
+pub mod model;
 pub mod summary;
 
-pub use html::{render_html, write_html};
+pub use html::{render_html, render_report, write_html, write_report, Report, ReportOptions};
+pub use i18n::Lang;
 pub use json::write_json;
+pub use model::{FltmcFilter, Lane, Mark, MarkStyle, ReportExtras};
 pub use summary::summary_text;
 
 use crate::verdict::DenialRow;

@@ -156,6 +156,15 @@ fn decode_chunk(pml: &Pml, range: std::ops::Range<usize>, id_base: u64) -> Event
     c
 }
 
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn utc_ns(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
     Ok(Series::new(name.into(), v)
         .cast(&DataType::Datetime(
@@ -183,10 +192,16 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let chunks: Vec<EventCols> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|k| decode_chunk(pml, k * CHUNK..((k + 1) * CHUNK).min(n), id_base))
-        .collect();
+    // The file's SHA-256 (provenance) is computed while the events decode.
+    let (sha256, chunks) = rayon::join(
+        || sha256_hex(pml.bytes()),
+        || -> Vec<EventCols> {
+            (0..n.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|k| decode_chunk(pml, k * CHUNK..((k + 1) * CHUNK).min(n), id_base))
+                .collect()
+        },
+    );
     let mut c = EventCols::default();
     for ch in chunks {
         c.append(ch);
@@ -231,7 +246,7 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
         path: pml.path.display().to_string(),
         kind: "pml".into(),
         bytes: pml.bytes().len() as u64,
-        sha256: String::new(),
+        sha256,
         computer: pml.header.computer_name.clone(),
         os: pml.header.os_name(),
         is_64bit: pml.header.is_64bit,
