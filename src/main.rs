@@ -214,8 +214,59 @@ fn export_parquet(
     Ok(ExitCode::SUCCESS)
 }
 
+/// True when `path` starts like an ETL trace (unreadable files are left to the PML path, which
+/// reports the error).
+fn is_etl(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 0x4C];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && fltblame::etl::looks_like_etl(&head)
+}
+
+/// `export` of an ETL trace: its decoded kernel events as JSON lines or CSV.
+fn export_etl(
+    file: &std::path::Path,
+    format: Format,
+    out: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    use fltblame::etl::export::{ExportFormat, ExportOptions};
+    let etl = fltblame::etl::Etl::open(file)?;
+    let format = match format {
+        Format::Csv => ExportFormat::Csv,
+        Format::Jsonl => ExportFormat::Jsonl,
+        Format::Parquet => anyhow::bail!("an ETL trace exports as csv or jsonl"),
+    };
+    let opts = ExportOptions {
+        format,
+        all_events: false,
+    };
+    let summary = match out {
+        Some(p) => fltblame::etl::export::export(
+            &etl,
+            &opts,
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )?,
+        None => fltblame::etl::export::export(&etl, &opts, std::io::stdout().lock())?,
+    };
+    for p in &summary.problems {
+        eprintln!("fltblame: warning: {p}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
+        Cmd::Info { file, json } if is_etl(&file) => {
+            let etl = fltblame::etl::Etl::open(&file)?;
+            let info = fltblame::etl::info(&etl);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print!("{}", fltblame::etl::info::render_text(&info));
+            }
+        }
         Cmd::Info { file, json } => {
             let pml = Pml::open(&file)?;
             let info = fltblame::info::capture_info(&pml);
@@ -238,6 +289,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             if table != "events" {
                 anyhow::bail!("--table is for --format parquet (csv and jsonl write the events)");
+            }
+            if is_etl(&file) {
+                return export_etl(&file, format, out.as_deref());
             }
             let mut pml = Pml::open(&file)?;
             pml.text_style.query_directory = match querydirectory {
@@ -358,7 +412,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runs,
             peer_python,
         } => {
-            fltblame::bench::run(&file, runs, peer_python.as_deref())?;
+            if is_etl(&file) {
+                let r = fltblame::etl::bench::run(&file, runs, peer_python.as_deref())?;
+                print!("{}", fltblame::etl::bench::render_text(&r));
+            } else {
+                fltblame::bench::run(&file, runs, peer_python.as_deref())?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -392,3 +392,13 @@ impl Etl {
         m.take_problems()
     }
 }
+
+/// Does a file starting with `head` look like an ETL trace? ETL has no signature; a trace starts
+/// with its header buffer (`format-etl.md` §1.1: BufferType u16 at 0x36 = 4) whose first event,
+/// the logfile header at 0x48 (§2.1), carries the trace-header flag bits 0xC0 in its fourth byte.
+/// Holds for all 16 corpus traces.
+pub fn looks_like_etl(head: &[u8]) -> bool {
+    head.len() >= 0x4C
+        && u16::from_le_bytes([head[0x36], head[0x37]]) == 4
+        && head[0x4B] & 0xC0 == 0xC0
+}
