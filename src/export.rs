@@ -137,6 +137,7 @@ fn each_chunk(
 /// Write `df` as Parquet (zstd-compressed, min/max statistics) to `out`; returns the bytes
 /// written. Datetime columns keep their UTC time zone (Parquet `TIMESTAMP(NANOS, UTC)`), unsigned
 /// integers stay unsigned, so DuckDB, Spark or DataFusion read the tables with their types.
+#[cfg(feature = "tables")]
 pub fn write_parquet(
     df: &mut polars::prelude::DataFrame,
     out: &mut dyn Write,
