@@ -35,7 +35,8 @@ fn empty_file_is_refused_with_exit_2() {
 fn wrong_format_is_refused_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("notes.pml");
-    std::fs::write(&p, b"2024-09-10 10:44:35, Info  CBS  Doqe: hello\r\n").unwrap();
+    // Neither a capture nor a log of any kind fltblame reads.
+    std::fs::write(&p, b"\x7fELF\x02\x01\x01 this is not a capture\n").unwrap();
     for cmd in ["info", "export", "analyze"] {
         let (code, _, err) = fltblame(&[cmd, p.to_str().unwrap()]);
         assert_eq!(code, 2, "{cmd}");

@@ -532,18 +532,28 @@ fn parse_strings(buf: &[u8], h: &Header, warnings: &mut Vec<String>) -> Vec<Stri
         ));
     }
     let mut out = Vec::with_capacity(n_ok);
+    // Strings of a sound table do not overlap, so together they hold at most the bytes after the
+    // table start; a damaged table whose entries all point at one long run would otherwise cost
+    // strings x length. Past this budget strings read as empty.
+    let mut budget = buf.len() - base;
+    let (mut cut, mut first_cut) = (0usize, None);
     for i in 0..n_ok {
         let rel = Rd::at(buf, base + 4 + 4 * i).u32() as usize;
         let mut s = Rd::at(buf, base.saturating_add(rel));
         let len = s.u32() as usize;
-        let bytes = s.bytes(len);
-        if s.short {
-            warnings.push(format!(
-                "string {i} at 0x{:X} runs past the end of the file",
-                base + rel
-            ));
+        let take = len.min(budget);
+        let bytes = s.bytes(take);
+        budget -= bytes.len();
+        if s.short || take < len {
+            cut += 1;
+            first_cut.get_or_insert((i, base.saturating_add(rel)));
         }
         out.push(cut_nul(&utf16_lossy(bytes)));
+    }
+    if let Some((i, at)) = first_cut {
+        warnings.push(format!(
+            "{cut} strings of the string table at 0x{base:X} run past the end of the file or overlap (first: string {i} at 0x{at:X}); they are cut short"
+        ));
     }
     out
 }
@@ -568,7 +578,20 @@ fn parse_processes(
         }
         return (procs, by_index);
     };
-    let s = |i: u32| strings.get(i as usize).cloned().unwrap_or_default();
+    // Process and module records name strings by index; a damaged table can name one huge string
+    // from every record. Copies are budgeted (16 x the file size + 1 MiB, far above any real
+    // capture); past the budget names read as empty and one warning says so.
+    let budget = std::cell::Cell::new(buf.len().saturating_mul(16).saturating_add(1 << 20));
+    let over = std::cell::Cell::new(false);
+    let s = |i: u32| -> String {
+        let t = strings.get(i as usize).map(String::as_str).unwrap_or("");
+        if t.len() > budget.get() {
+            over.set(true);
+            return String::new();
+        }
+        budget.set(budget.get() - t.len());
+        t.to_string()
+    };
     let p64 = h.is_64bit;
     let mut r = Rd::at(buf, base);
     let n = r.u32() as usize;
@@ -578,6 +601,8 @@ fn parse_processes(
             "process table at 0x{base:X} claims {n} processes, room for {n_ok}"
         ));
     }
+    let mut module_budget = (buf.len() - base) / if p64 { 64 } else { 56 };
+    let (mut cut_records, mut first_cut) = (0usize, None);
     for i in 0..n_ok {
         let rel = Rd::at(buf, base + 4 + 4 * n + 4 * i).u32() as usize;
         let start = base.saturating_add(rel);
@@ -605,11 +630,13 @@ fn parse_processes(
         r.ptr(p64);
         let m = r.u32() as usize;
         let entry = if p64 { 64 } else { 56 };
-        let m_ok = m.min(r.remaining() / entry);
+        // Module entries of a sound table do not overlap: all processes together hold at most
+        // as many as fit after the table start.
+        let m_ok = m.min(r.remaining() / entry).min(module_budget);
+        module_budget -= m_ok;
         if m_ok < m || r.short {
-            warnings.push(format!(
-                "process record at 0x{start:X} (pid {pid}) is cut off; {m_ok} of {m} modules read"
-            ));
+            cut_records += 1;
+            first_cut.get_or_insert((start, pid, m_ok, m));
         }
         let mut modules = Vec::with_capacity(m_ok);
         for _ in 0..m_ok {
@@ -650,6 +677,16 @@ fn parse_processes(
             description,
             modules,
         });
+    }
+    if let Some((start, pid, m_ok, m)) = first_cut {
+        warnings.push(format!(
+            "{cut_records} process records of the process table at 0x{base:X} are cut off or overlap (first: 0x{start:X}, pid {pid}: {m_ok} of {m} modules read)"
+        ));
+    }
+    if over.get() {
+        warnings.push(format!(
+            "the process table at 0x{base:X} names more string text than the file can hold; some names read as empty"
+        ));
     }
     (procs, by_index)
 }

@@ -1,0 +1,10 @@
+//! Event logs (.evtx, through the evtx crate) and the Setup / System event mapping.
+#![no_main]
+use fltblame::logs::{classify, read_as, LogKind, ReadOptions};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(log) = read_as("fuzz.evtx", data, LogKind::EventLog, &ReadOptions::default()) {
+        let _ = classify(&log);
+    }
+});
