@@ -178,3 +178,38 @@ fn zeroed_header_fields_are_survived() {
         );
     }
 }
+
+/// Found by fuzzing (`fuzz/fuzz_targets/pml_file.rs`): huge string and process counts whose
+/// entries all point into the same bytes made the reader copy the same run once per entry
+/// (strings x length, processes x modules). The reader now budgets both by the file size and
+/// reports one warning per table instead of one per entry.
+#[test]
+fn overlapping_table_entries_are_budgeted_by_the_file_size() {
+    let src = std::fs::read(corpus_pml(PML_STEMS[1])).unwrap();
+    let full = Pml::open(&corpus_pml(PML_STEMS[1])).unwrap();
+    let h = &full.header;
+    let mut bad = src.clone();
+    let (pt, st) = (
+        h.process_table_offset as usize,
+        h.string_table_offset as usize,
+    );
+    bad[pt..pt + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    bad[st..st + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let pml = Pml::from_bytes(bad, Path::new("overlap.pml")).unwrap();
+    let modules: usize = pml.processes.iter().map(|p| p.modules.len()).sum();
+    assert!(
+        modules <= (src.len() - pt) / 64,
+        "{modules} module entries from {} bytes",
+        src.len() - pt
+    );
+    let text: usize = pml.strings.iter().map(String::len).sum();
+    assert!(
+        text <= src.len(),
+        "{text} bytes of strings from a {} byte file",
+        src.len()
+    );
+    assert!(pml.warnings.len() <= 6, "{:#?}", pml.warnings);
+    assert!(pml.warnings.iter().any(|w| w.contains("process records")));
+    // The events themselves are untouched.
+    assert_eq!(pml.event_count(), full.event_count());
+}

@@ -4,7 +4,12 @@ use fltblame::logs::{classify, read_as, LogKind, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(log) = read_as("fuzz.evtx", data, LogKind::EventLog, &ReadOptions::default()) {
+    if let Ok(log) = read_as(
+        "fuzz.evtx",
+        data,
+        LogKind::EventLog,
+        &ReadOptions::default(),
+    ) {
         let _ = classify(&log);
     }
 });

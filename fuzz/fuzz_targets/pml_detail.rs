@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
         ..EventModel::default()
     });
     let bytes = write(&model);
-    let Ok(pml) = Pml::from_bytes(bytes, std::path::Path::new("fuzz.pml")) else { return };
+    let Ok(pml) = Pml::from_bytes(bytes, std::path::Path::new("fuzz.pml")) else {
+        return;
+    };
     if let Some(ev) = decode_event(pml.bytes(), pml.event_offsets[0] as usize, 0, is_64bit) {
         let _ = decode(&pml, &ev);
     }
