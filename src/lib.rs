@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod info;
 #[cfg(feature = "tables")]
 pub mod input;
+pub mod intake;
 pub mod knowledge;
 pub mod logs;
 pub mod pml;

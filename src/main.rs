@@ -28,7 +28,8 @@ enum Cmd {
     /// Find the denials in one incident's captures, name the filter driver behind them (or say
     /// it was an ordinary ACL) with the evidence, and write verdict.json and report.html.
     Analyze {
-        /// Process Monitor captures (.pml) of one incident.
+        /// One incident: Process Monitor captures (.pml), servicing logs (CBS.log, setupapi.*.log,
+        /// WindowsUpdate.log, .evtx, fltmc output), or a collector's folder / .zip / .gz / .zst.
         #[arg(required_unless_present = "fleet", conflicts_with = "fleet")]
         inputs: Vec<PathBuf>,
         /// Many incidents: each capture file or folder of captures in DIR is one machine,
@@ -45,6 +46,11 @@ enum Cmd {
         /// and figure labels stay English.
         #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
         lang: String,
+        /// The machine's UTC offset (`+08:00`) for log times without a zone (setupapi,
+        /// converted WindowsUpdate.log); overrides the offset inferred from CBS.log's CSI `@`
+        /// times or an ETL trace's time zone.
+        #[arg(long, value_name = "+HH:MM", allow_hyphen_values = true, value_parser = parse_utc_offset)]
+        utc_offset: Option<i32>,
     },
     /// Show what a capture holds: computer, OS, bitness, time span, processes, kernel modules
     /// (third-party ones with company, version and allocated altitude).
@@ -74,6 +80,13 @@ enum Cmd {
         /// Table written by `--format parquet`: events, frames, modules, processes, denials.
         #[arg(long, default_value = "events")]
         table: String,
+        /// With `--format pml`: the verdict.json whose denied operations and evidence events
+        /// (plus a window around them) go into a small PML for the vendor.
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        /// With `--format pml`: milliseconds kept before and after each evidence event.
+        #[arg(long, default_value_t = 500)]
+        window_ms: u64,
         /// Output file (default: standard output).
         #[arg(short, long)]
         out: Option<PathBuf>,
@@ -121,6 +134,8 @@ enum Format {
     Csv,
     Jsonl,
     Parquet,
+    /// An evidence-only PML (needs --evidence verdict.json).
+    Pml,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -225,6 +240,46 @@ fn is_etl(path: &std::path::Path) -> bool {
         && fltblame::etl::looks_like_etl(&head)
 }
 
+/// `export --format pml --evidence verdict.json`: the evidence-only PML of a capture.
+fn export_evidence_pml(
+    file: &std::path::Path,
+    evidence: Option<&std::path::Path>,
+    window_ms: u64,
+    out: Option<&std::path::Path>,
+) -> Result<ExitCode> {
+    let Some(verdict_path) = evidence else {
+        anyhow::bail!("--format pml needs --evidence verdict.json (from `fltblame analyze`)");
+    };
+    let Some(out) = out else {
+        anyhow::bail!("--format pml needs -o FILE.pml");
+    };
+    let verdict: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(verdict_path)
+            .with_context(|| format!("{}: cannot read", verdict_path.display()))?,
+    )
+    .with_context(|| format!("{}: not JSON", verdict_path.display()))?;
+    let pml = Pml::open(file)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ids = fltblame::pml::excerpt::evidence_events(&verdict, &name)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", verdict_path.display()))?;
+    let model = fltblame::pml::excerpt::excerpt(&pml, &ids, window_ms.saturating_mul(10_000))
+        .map_err(anyhow::Error::msg)?;
+    fltblame::pml::writer::write_file(&model, out)
+        .with_context(|| format!("{}: cannot write", out.display()))?;
+    eprintln!(
+        "fltblame: wrote {} ({} of {} events: {} evidence events and a {} ms window around each)",
+        out.display(),
+        model.events.len(),
+        pml.event_count(),
+        ids.len(),
+        window_ms
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `export` of an ETL trace: its decoded kernel events as JSON lines or CSV.
 fn export_etl(
     file: &std::path::Path,
@@ -236,7 +291,7 @@ fn export_etl(
     let format = match format {
         Format::Csv => ExportFormat::Csv,
         Format::Jsonl => ExportFormat::Jsonl,
-        Format::Parquet => anyhow::bail!("an ETL trace exports as csv or jsonl"),
+        Format::Parquet | Format::Pml => anyhow::bail!("an ETL trace exports as csv or jsonl"),
     };
     let opts = ExportOptions {
         format,
@@ -282,8 +337,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             columns,
             querydirectory,
             table,
+            evidence,
+            window_ms,
             out,
         } => {
+            if let Format::Pml = format {
+                return export_evidence_pml(&file, evidence.as_deref(), window_ms, out.as_deref());
+            }
             if let Format::Parquet = format {
                 return export_parquet(&file, &table, out.as_deref());
             }
@@ -319,7 +379,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     export::write_csv(&pml, cols, &mut sink, &tick)?
                 }
                 Format::Jsonl => export::write_jsonl(&pml, &mut sink, &tick)?,
-                Format::Parquet => unreachable!("handled above"),
+                Format::Parquet | Format::Pml => anyhow::bail!("handled above"),
             }
             sink.flush()?;
             pb.finish_and_clear();
@@ -348,9 +408,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             lang,
             fleet: None,
+            utc_offset,
         } => {
             let spinner = progress_spinner("reading captures");
-            let tables = fltblame::input::load(&inputs)?;
+            let load_opts = fltblame::input::LoadOptions {
+                utc_offset,
+                ..Default::default()
+            };
+            let tables = fltblame::input::load_with(&inputs, &load_opts)?;
             for info in &tables.inputs {
                 for w in &info.warnings {
                     eprintln!("fltblame: warning: {w}");
@@ -421,4 +486,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--utc-offset` values: `+08:00`, `-05:30`, `+0800`, `0`.
+fn parse_utc_offset(s: &str) -> Result<i32, String> {
+    fltblame::tables::logs::parse_offset(s)
+        .ok_or_else(|| format!("`{s}` is no UTC offset (expected +HH:MM, e.g. +08:00)"))
 }

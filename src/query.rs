@@ -65,6 +65,9 @@ impl Catalog {
         c.insert("modules", t.modules.clone());
         c.insert("processes", t.processes.clone());
         c.insert("denials", denials_table(&found)?);
+        if !t.logs.is_empty() {
+            c.insert("log_lines", t.logs.log_lines.clone());
+        }
         Ok(c)
     }
 

@@ -265,6 +265,19 @@ pub struct Verdict {
     pub weights: &'static [data::Weight],
     /// Thresholds used: name confidence, name margin, evidence confidence.
     pub thresholds: BTreeMap<&'static str, f64>,
+    /// Log files read (servicing logs, event logs, fltmc output).
+    pub log_files: Vec<crate::tables::logs::LogFileInfo>,
+    /// The UTC offset applied to local log times, and where it came from.
+    pub log_utc_offset: Option<crate::tables::logs::UtcOffset>,
+    /// Every failure the logs report, classified, in time order.
+    pub log_failures: Vec<crate::tables::logs::LogFailure>,
+    /// Log failures on the same object as a trace denial, within the tolerance
+    /// (`log_corroboration` evidence: corroborates the denial, not a driver).
+    pub log_corroboration: Vec<evidence::log_corroboration::Corroboration>,
+    /// Why a capture cannot contain the failure the logs report, and what to capture instead.
+    pub diagnostics: Vec<evidence::diagnostics::Diagnostic>,
+    /// Inputs skipped while expanding folders and archives, with reasons.
+    pub intake_notes: Vec<String>,
 }
 
 impl Verdict {
@@ -394,9 +407,23 @@ pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
     });
     scored.truncate(MAX_SUSPECTS);
 
-    let (conclusion, reason) = conclude(&denials, &mut scored, max_conf);
+    let (mut conclusion, mut reason) = conclude(&denials, &mut scored, max_conf);
     let named = scored.iter().find(|s| s.named).cloned();
-    let advice = advice(conclusion, &denials, &scored, &drivers);
+    let mut advice = advice(conclusion, &denials, &scored, &drivers);
+    let log_corroboration = evidence::log_corroboration::matches(&ctx);
+    let diagnostics = evidence::diagnostics::find(tables)?;
+    if denials.is_empty() {
+        if let Some((c, r, a)) = logs_conclusion(tables) {
+            conclusion = c;
+            reason = r;
+            advice = a;
+        }
+    }
+    for d in &diagnostics {
+        if !advice.contains(&d.advice) {
+            advice.push(d.advice.clone());
+        }
+    }
     let vendor_todo = named
         .as_ref()
         .map(|s| vendor_todo(s, &denials))
@@ -458,7 +485,84 @@ pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
             ("name_margin_log_odds", NAME_MARGIN),
             ("evidence_confidence", EVIDENCE_CONFIDENCE),
         ]),
+        log_files: tables.logs.files.clone(),
+        log_utc_offset: tables.logs.offset.clone(),
+        log_failures: tables.logs.failures.clone(),
+        log_corroboration,
+        diagnostics,
+        intake_notes: tables.logs.notes.clone(),
     })
+}
+
+/// The conclusion from the logs when the trace holds no denial (or there is no trace): a
+/// failure of the access-denied kind leaves it `undetermined` with the capture that decides it;
+/// failures only of other kinds (store corruption, disk, EFI, timeouts) are `no_filter` with
+/// their known fixes. `None` when the logs report no failure.
+fn logs_conclusion(tables: &Tables) -> Option<(Conclusion, String, Vec<String>)> {
+    let failures = &tables.logs.failures;
+    if failures.is_empty() {
+        return None;
+    }
+    let trace = tables.events.height() > 0;
+    let mut fixes: Vec<String> = Vec::new();
+    // The denial to cite: one that names its object, else the first.
+    let denial = failures
+        .iter()
+        .find(|f| f.filter_possible && f.object.is_some())
+        .or_else(|| failures.iter().find(|f| f.filter_possible));
+    for f in failures
+        .iter()
+        .filter(|f| f.filter_possible == denial.is_some())
+    {
+        if !f.fix.is_empty() && !fixes.contains(&f.fix) {
+            fixes.push(f.fix.clone());
+        }
+    }
+    let at = |f: &crate::tables::logs::LogFailure| {
+        format!(
+            "{} ({}{}) in {} line {}",
+            f.signature,
+            f.code.as_deref().unwrap_or("no code"),
+            f.object
+                .as_deref()
+                .map(|o| format!(", on {o}"))
+                .unwrap_or_default(),
+            crate::tables::logs::file_name(&f.file),
+            f.line
+        )
+    };
+    match denial {
+        Some(f) => Some((
+            Conclusion::Undetermined,
+            format!(
+                "The logs report an access denial a filter driver can cause: {}. {} so no driver can be named yet; the capture below decides it.",
+                at(f),
+                if trace {
+                    "The capture holds no denied operation,"
+                } else {
+                    "No trace was given,"
+                }
+            ),
+            fixes,
+        )),
+        None => {
+            let kinds: Vec<String> = failures
+                .iter()
+                .map(|f| f.signature.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            Some((
+                Conclusion::NoFilter,
+                format!(
+                    "Not a filter problem: every failure the logs report is of a kind no filter driver causes ({}), e.g. {}. Apply the known fix.",
+                    kinds.join(", "),
+                    at(&failures[0])
+                ),
+                fixes,
+            ))
+        }
+    }
 }
 
 fn stacked(tables: &Tables) -> anyhow::Result<usize> {

@@ -12,6 +12,8 @@ pub mod candidates;
 pub mod classify;
 pub mod data;
 pub mod denials;
+pub mod diagnostics;
+pub mod log_corroboration;
 pub mod nested_io;
 pub mod self_protection;
 pub mod status_signature;
@@ -104,6 +106,7 @@ pub const KINDS: &[(&str, KindFn)] = &[
     ("altitude_bracket", altitude_bracket::find),
     ("vendor_role", vendor_role::find),
     ("acl_plausible", acl_plausible::find),
+    ("log_corroboration", log_corroboration::find),
 ];
 
 /// Run every kind of [`KINDS`] over the context.

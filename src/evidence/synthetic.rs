@@ -327,6 +327,7 @@ impl Builder {
                 events: n as u64,
                 ..Default::default()
             }],
+            logs: Default::default(),
         }
     }
 }

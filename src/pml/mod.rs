@@ -2,6 +2,7 @@
 
 pub mod bytes;
 pub mod detail;
+pub mod excerpt;
 pub mod reader;
 pub mod row;
 pub mod text;

@@ -297,6 +297,15 @@ fn headline(v: &Verdict, lang: Lang) -> (String, String) {
                 ),
             )
         }
+        // From the logs alone: the phrase is the verdict's reason (English, like evidence).
+        Conclusion::NoFilter if v.counts.denials == 0 && !v.log_failures.is_empty() => (
+            lang.get("headline_no_filter_logs").to_string(),
+            v.reason.clone(),
+        ),
+        Conclusion::Undetermined if v.inputs.is_empty() && !v.log_failures.is_empty() => (
+            lang.get("headline_undetermined").to_string(),
+            lang.get("phrase_undetermined_logs").to_string(),
+        ),
         Conclusion::NoFilter => (
             lang.get("headline_no_filter").to_string(),
             fill(
@@ -438,7 +447,14 @@ fn diagnostics(v: &Verdict, lang: Lang, spans: &[(String, i64, i64)]) -> Vec<Dia
     }
     out.push(Diag {
         level: "info",
-        text: t("diag_not_given", &[]),
+        text: t(
+            if v.log_files.is_empty() {
+                "diag_not_given"
+            } else {
+                "diag_not_given_logs"
+            },
+            &[],
+        ),
     });
     for i in &v.inputs {
         for w in &i.warnings {
@@ -447,6 +463,19 @@ fn diagnostics(v: &Verdict, lang: Lang, spans: &[(String, i64, i64)]) -> Vec<Dia
                 text: t("diag_reader_warning", &[("text", w.clone())]),
             });
         }
+    }
+    // Capture diagnostics from the logs (English, like evidence details).
+    for d in &v.diagnostics {
+        out.push(Diag {
+            level: "warn",
+            text: format!("{} {}", d.message, d.advice),
+        });
+    }
+    for n in &v.intake_notes {
+        out.push(Diag {
+            level: "info",
+            text: n.clone(),
+        });
     }
     out
 }
@@ -498,8 +527,24 @@ pub fn render_report(v: &Verdict, tables: &Tables, opts: &ReportOptions) -> anyh
     let stacks = stack_views(v, tables, &groups)?;
     let more_groups = groups.len().saturating_sub(MAX_GROUPS);
     groups.truncate(MAX_GROUPS);
-    let fs = model::filter_stack(v, &opts.extras.fltmc);
-    let timeline = model::timeline(v, tables, &opts.extras)?;
+    let mut extras = opts.extras.clone();
+    if extras.log_lanes.is_empty() {
+        extras.log_lanes = model::log_lanes(v);
+    }
+    if extras.fltmc.is_empty() {
+        extras.fltmc = tables
+            .logs
+            .fltmc
+            .iter()
+            .map(|(name, altitude, instances)| model::FltmcFilter {
+                name: name.clone(),
+                altitude: altitude.clone(),
+                instances: *instances,
+            })
+            .collect();
+    }
+    let fs = model::filter_stack(v, &extras.fltmc);
+    let timeline = model::timeline(v, tables, &extras)?;
     let spans = model::capture_spans(tables)?;
     let figures = vec![
         figures::timeline(&timeline).context("drawing timeline.png")?,

@@ -255,6 +255,42 @@ fn denial_label(d: &DenialRow) -> String {
     format!("#{} {} {}", d.event_id, d.operation, tail(&d.object, 34))
 }
 
+/// One timeline lane per log file with timed failures (servicing-log failures drawn as
+/// `LogFailure` marks; the first failure corroborating a denial is labelled).
+pub fn log_lanes(v: &Verdict) -> Vec<Lane> {
+    let mut lanes: Vec<Lane> = Vec::new();
+    for f in &v.log_failures {
+        let Some(t) = f.time_ns else { continue };
+        let label = crate::tables::logs::file_name(&f.file);
+        let corroborates = v
+            .log_corroboration
+            .iter()
+            .any(|c| c.file == f.file && c.line == f.line);
+        let mark = Mark {
+            t_ns: t,
+            end_ns: None,
+            style: MarkStyle::LogFailure,
+            label: None,
+        };
+        let lane = match lanes.iter_mut().find(|l| l.label == label) {
+            Some(l) => l,
+            None => {
+                lanes.push(Lane {
+                    label: label.clone(),
+                    marks: Vec::new(),
+                });
+                lanes.last_mut().expect("pushed")
+            }
+        };
+        let labelled = lane.marks.iter().any(|m| m.label.is_some());
+        lane.marks.push(Mark {
+            label: (corroborates && !labelled).then(|| format!("{}:{}", label, f.line)),
+            ..mark
+        });
+    }
+    lanes
+}
+
 /// Build the timeline.
 pub fn timeline(v: &Verdict, tables: &Tables, extras: &ReportExtras) -> anyhow::Result<Timeline> {
     let spans = capture_spans(tables)?;

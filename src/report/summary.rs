@@ -18,7 +18,13 @@ fn headline(v: &Verdict) -> String {
                 s.driver, s.confidence
             )
         }
+        Conclusion::NoFilter if v.counts.denials == 0 && !v.log_failures.is_empty() => {
+            "NO FILTER: the logs report no failure a filter driver causes".into()
+        }
         Conclusion::NoFilter => "NO FILTER: ordinary ACL denials".into(),
+        Conclusion::Undetermined if v.inputs.is_empty() && !v.log_failures.is_empty() => {
+            "UNDETERMINED: logs only, no trace to name a driver".into()
+        }
         Conclusion::Undetermined => "UNDETERMINED: this capture cannot decide".into(),
     }
 }
@@ -87,6 +93,23 @@ pub fn summary_text(v: &Verdict) -> String {
                 format!(", {}", i.os)
             },
         );
+    }
+    for f in &v.log_files {
+        let _ = writeln!(
+            out,
+            "  log   {} ({}, {} lines, {} to {})",
+            f.path,
+            f.kind,
+            f.lines,
+            f.first_utc.as_deref().unwrap_or("?"),
+            f.last_utc.as_deref().unwrap_or("?")
+        );
+    }
+    if let Some(o) = &v.log_utc_offset {
+        let _ = writeln!(out, "  log times: UTC{} from {}", o.text, o.source);
+    }
+    for n in &v.intake_notes {
+        let _ = writeln!(out, "  note: {n}");
     }
     let _ = writeln!(out, "\n{}", v.reason);
     if let Some(s) = v.named() {
@@ -160,6 +183,8 @@ pub fn summary_text(v: &Verdict) -> String {
         );
     }
 
+    log_sections(&mut out, v);
+
     if !v.suspects.is_empty() {
         let _ = writeln!(
             out,
@@ -195,4 +220,72 @@ pub fn summary_text(v: &Verdict) -> String {
         }
     }
     out
+}
+
+/// Log failures shown at most in the summary.
+const TOP_LOG_FAILURES: usize = 8;
+
+/// The log failures, the log lines that corroborate a denial, and the capture diagnostics.
+fn log_sections(out: &mut String, v: &Verdict) {
+    if !v.log_failures.is_empty() {
+        let denial = v.log_failures.iter().filter(|f| f.filter_possible).count();
+        let _ = writeln!(
+            out,
+            "\nLog failures: {} ({} of a kind a filter driver can cause)",
+            v.log_failures.len(),
+            denial
+        );
+        for f in v.log_failures.iter().take(TOP_LOG_FAILURES) {
+            let _ = writeln!(
+                out,
+                "  {} {}:{} {} {}{} {}  ({})",
+                f.time_utc.as_deref().unwrap_or("(no time)"),
+                crate::tables::logs::file_name(&f.file),
+                f.line,
+                f.signature,
+                f.code.as_deref().unwrap_or("-"),
+                f.object
+                    .as_deref()
+                    .map(|o| format!(" on {o}"))
+                    .unwrap_or_default(),
+                f.text.trim(),
+                if f.filter_possible {
+                    "filter possible"
+                } else {
+                    "not a filter problem"
+                }
+            );
+        }
+        if v.log_failures.len() > TOP_LOG_FAILURES {
+            let _ = writeln!(
+                out,
+                "  ... {} more in verdict.json",
+                v.log_failures.len() - TOP_LOG_FAILURES
+            );
+        }
+    }
+    if !v.log_corroboration.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCorroborated by the logs (log_corroboration, weight 0: confirms the denial, not the driver):"
+        );
+        for c in &v.log_corroboration {
+            let _ = writeln!(
+                out,
+                "  #{} <- {}:{} {} ({:+.0} ms): {}",
+                c.event_id,
+                crate::tables::logs::file_name(&c.file),
+                c.line,
+                c.time_utc,
+                c.delta_ms,
+                c.text
+            );
+        }
+    }
+    if !v.diagnostics.is_empty() {
+        let _ = writeln!(out, "\nCapture diagnostics:");
+        for d in &v.diagnostics {
+            let _ = writeln!(out, "  - [{}] {}", d.code, d.message);
+        }
+    }
 }

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod case_a;
+pub mod case_a_logs;
 
 /// A small deterministic pseudo-random generator (SplitMix64 steps): the only source of
 /// variation in the samples, always started from a fixed seed so every run gives the same bytes.
@@ -45,7 +46,14 @@ impl Rng {
 
 /// Every sample file: (path relative to the samples folder, `/`-separated; bytes).
 pub fn generate_all() -> Vec<(String, Vec<u8>)> {
-    vec![("case-a-amdk8/capture.pml".to_string(), case_a::capture())]
+    vec![
+        ("case-a-amdk8/capture.pml".to_string(), case_a::capture()),
+        ("case-a-amdk8/CBS.log".to_string(), case_a_logs::cbs_log()),
+        (
+            "case-a-amdk8/setupapi.dev.log".to_string(),
+            case_a_logs::setupapi_log(),
+        ),
+    ]
 }
 
 /// Write every sample under `dir` (folders created as needed). Returns the paths written.

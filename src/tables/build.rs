@@ -51,6 +51,8 @@ pub struct Tables {
     pub processes: DataFrame,
     /// The inputs read.
     pub inputs: Vec<InputInfo>,
+    /// The servicing logs: `log_lines`, classified failures, the machine's UTC offset.
+    pub logs: super::logs::LogTables,
 }
 
 #[derive(Default)]
@@ -265,6 +267,7 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
         modules,
         processes,
         inputs: vec![info],
+        logs: Default::default(),
     })
 }
 
