@@ -466,3 +466,29 @@ fn diagnostics_say_the_capture_holds_no_operation_on_the_failing_object() {
     // The trace's own verdict is unchanged.
     assert_eq!(v.driver.as_deref(), Some("krnlmgr.sys"));
 }
+
+#[test]
+fn fltmc_output_in_the_folder_becomes_the_reports_filter_stack() {
+    let dir = case_a_generated();
+    std::fs::write(
+        dir.path().join("fltmc.txt"),
+        "\r\nFilter Name                     Num Instances    Altitude    Frame\r\n\
+         ------------------------------  -------------  ------------  -----\r\n\
+         PROCMON24                               2       385200         0\r\n\
+         FileInfo                                2       45000          0\r\n",
+    )
+    .unwrap();
+    let (t, v) = run(&[dir.path().to_path_buf()], None);
+    assert_eq!(
+        t.logs.fltmc,
+        vec![
+            ("PROCMON24".to_string(), Some("385200".to_string()), Some(2)),
+            ("FileInfo".to_string(), Some("45000".to_string()), Some(2)),
+        ]
+    );
+    assert!(v.log_files.iter().any(|f| f.kind == "fltmc"));
+    assert_eq!(v.driver.as_deref(), Some("krnlmgr.sys"));
+    let html = fltblame::report::render_html(&v, &t).unwrap();
+    assert!(html.contains("Altitudes and instances from the machine"));
+    assert!(html.contains("385200"));
+}
