@@ -1,5 +1,12 @@
 //! Inputs: detect each file's kind by content and read it into the tables.
+//!
+//! PML captures and ETL traces of one incident go into one set of tables: event ids stay unique
+//! (each input numbers its events after the previous ones), and every time is UTC (PML times are
+//! UTC FILETIMEs, ETL times the session clock converted through the logfile header,
+//! `format-etl.md` §2.4), so both lie on one timeline. The first ETL trace's time zone also gives
+//! the servicing logs their UTC offset when nothing better does.
 
+use crate::etl::Etl;
 use crate::pml::Pml;
 use crate::tables::{from_pml_with_base, Tables};
 use anyhow::{bail, Context, Result};
@@ -13,6 +20,10 @@ pub enum Kind {
     Pml,
     /// Raw Procmon boot log (`.pmb`; layout not public).
     ProcmonBootLog,
+    /// ETW trace (`.etl`): no signature; the first buffer is the header buffer (BufferType 4 at
+    /// 0x36) and its first event, at 0x48, carries the trace-header flag bits 0xC0 in byte 3
+    /// ([`crate::etl::looks_like_etl`]; true of all 16 corpus traces).
+    Etl,
     /// Anything else.
     Unknown,
 }
@@ -22,12 +33,22 @@ pub enum Kind {
 pub fn sniff(path: &Path) -> Result<Kind> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut head = [0u8; 4];
-    let n = f
-        .read(&mut head)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    if n == 4 && &head == b"PML_" {
+    let mut head = [0u8; 0x4C];
+    let mut n = 0;
+    while n < head.len() {
+        let k = f
+            .read(&mut head[n..])
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    if n >= 4 && &head[..4] == b"PML_" {
         return Ok(Kind::Pml);
+    }
+    if crate::etl::looks_like_etl(&head[..n]) {
+        return Ok(Kind::Etl);
     }
     if path
         .extension()
@@ -64,9 +85,10 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
     let mut all: Option<Tables> = None;
     let mut logs = Vec::new();
     let mut base = 0u64;
+    let mut trace_offset: Option<i32> = None;
     for input in intake.inputs {
         let p = Path::new(&input.name);
-        let pml = match (input.kind, input.data) {
+        let t = match (input.kind, input.data) {
             // A log that cannot be read (an `.evtx` with a damaged header) is noted, not fatal.
             (InputKind::Log(_), data) => {
                 let read = match &data {
@@ -79,26 +101,29 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
                 }
                 continue;
             }
-            (InputKind::Etl, _) => bail!(
-                "{}: ETL traces are not yet analysed (read it with `fltblame info`)",
-                input.name
-            ),
-            (_, Data::Path(f)) => Pml::open(&f)?,
-            (_, Data::Bytes(b)) => Pml::from_bytes(b, p)?,
+            (InputKind::Etl, data) => {
+                let etl = match data {
+                    Data::Path(f) => Etl::open(&f)?,
+                    Data::Bytes(b) => Etl::from_bytes(&input.name, b)?,
+                };
+                trace_offset.get_or_insert(crate::tables::logs::etl_offset(etl.header()));
+                crate::tables::etl::from_etl(&etl, base)
+                    .with_context(|| format!("{}: building tables", input.name))?
+            }
+            (_, data) => {
+                let pml = match data {
+                    Data::Path(f) => Pml::open(&f)?,
+                    Data::Bytes(b) => Pml::from_bytes(b, p)?,
+                };
+                from_pml_with_base(&pml, base)
+                    .with_context(|| format!("{}: building tables", input.name))?
+            }
         };
-        let t = from_pml_with_base(&pml, base)
-            .with_context(|| format!("{}: building tables", input.name))?;
-        base += pml.event_count() as u64;
+        // The next input numbers its events after this one's.
+        base = next_id(&t, base);
         all = Some(match all {
             None => t,
-            Some(mut a) => {
-                a.events.vstack_mut(&t.events)?;
-                a.frames.vstack_mut(&t.frames)?;
-                a.modules.vstack_mut(&t.modules)?;
-                a.processes.vstack_mut(&t.processes)?;
-                a.inputs.extend(t.inputs);
-                a
-            }
+            Some(a) => combine(a, t)?,
         });
     }
     if all.is_none() && logs.is_empty() {
@@ -119,10 +144,35 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
     };
     let log_opts = crate::tables::logs::LogOptions {
         utc_offset: opts.utc_offset,
-        // ETL inputs: `crate::tables::logs::etl_offset(etl.header())` of the first trace.
-        trace_offset: None,
+        // ETL inputs: the time zone of the first trace.
+        trace_offset,
     };
     t.logs = crate::tables::logs::build(&logs, &log_opts)?;
     t.logs.notes = notes;
     Ok(t)
+}
+
+/// The first event id free after `t`'s events (ids start at `base`).
+fn next_id(t: &Tables, base: u64) -> u64 {
+    let max = t
+        .events
+        .column("event_id")
+        .ok()
+        .and_then(|c| c.as_materialized_series().max::<u64>().ok().flatten());
+    match max {
+        Some(m) => (m + 1).max(base),
+        None => base,
+    }
+}
+
+/// One incident's tables from two inputs' (same schemas; rows appended).
+pub fn combine(mut a: Tables, t: Tables) -> Result<Tables> {
+    a.events.vstack_mut(&t.events)?;
+    a.frames.vstack_mut(&t.frames)?;
+    a.modules.vstack_mut(&t.modules)?;
+    a.processes.vstack_mut(&t.processes)?;
+    a.callbacks.vstack_mut(&t.callbacks)?;
+    a.inputs.extend(t.inputs);
+    a.traces.extend(t.traces);
+    Ok(a)
 }

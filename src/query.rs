@@ -24,7 +24,8 @@
 //! | `object` | String | normalised object name (`HKLM\...`, `CurrentControlSet`) |
 //! | `stack_id` | UInt64 | `events.stack_id` (null without stack) |
 //!
-//! Tables that DESIGN.md names but these inputs cannot give yet (`log_lines`, `callbacks`,
+//! `log_lines` (log inputs) and `callbacks` (ETL inputs) are registered when such inputs were
+//! given. Tables that DESIGN.md names but these inputs cannot give (`log_lines`, `callbacks`,
 //! `drivers`) are [`KNOWN_TABLES`]: a query naming one of them fails with [`QueryError::Absent`]
 //! (`check` reports it as skipped).
 
@@ -67,6 +68,9 @@ impl Catalog {
         c.insert("denials", denials_table(&found)?);
         if !t.logs.is_empty() {
             c.insert("log_lines", t.logs.log_lines.clone());
+        }
+        if !t.traces.is_empty() {
+            c.insert("callbacks", t.callbacks.clone());
         }
         Ok(c)
     }

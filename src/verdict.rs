@@ -10,8 +10,9 @@
 //! - `filter`: the top suspect has at least one medium-or-stronger positive item, a confidence of
 //!   at least [`NAME_CONFIDENCE`], and leads the next suspect by at least [`NAME_MARGIN`]
 //!   log-odds. A driver is never named from weak evidence alone.
-//! - `no_filter`: every denial is ACL-plausible, none is servicing-relevant, and no driver's
-//!   confidence reaches [`EVIDENCE_CONFIDENCE`].
+//! - `no_filter`: every denial is ACL-plausible, none is servicing-relevant (or the minifilter
+//!   trace shows every filter passed it and the file system itself refused it:
+//!   `flt_chain_complete`), and no driver's confidence reaches [`EVIDENCE_CONFIDENCE`].
 //! - `undetermined` otherwise (no denial in the capture, only weak evidence, a tie), with the
 //!   capture advice that would decide it.
 
@@ -278,6 +279,9 @@ pub struct Verdict {
     pub diagnostics: Vec<evidence::diagnostics::Diagnostic>,
     /// Inputs skipped while expanding folders and archives, with reasons.
     pub intake_notes: Vec<String>,
+    /// What each ETL trace can show (minifilter tracing, failure events, the payload layout
+    /// variants matched: inferred, unconfirmed by a real trace).
+    pub traces: Vec<crate::tables::etl::TraceInfo>,
 }
 
 impl Verdict {
@@ -376,10 +380,17 @@ fn has_naming_item(s: &Suspect) -> bool {
 }
 
 /// Listed as a suspect: evidence about some denial that may name it, or a deny-capable role
-/// with weak evidence about denials that ordinary ACLs do not explain.
+/// with weak evidence about denials that ordinary ACLs do not explain — unless a minifilter
+/// trace shows it let the request through or never saw it (`flt_*` items against it).
 fn is_suspect(s: &Suspect) -> bool {
     let acl_explained = s.evidence.iter().any(|e| e.key == "acl_plausible");
-    !s.denials.is_empty() && (has_naming_item(s) || (s.role == data::Role::Deny && !acl_explained))
+    let cleared_by_trace = s
+        .evidence
+        .iter()
+        .any(|e| e.strength == Strength::Against && e.kind.starts_with("flt_"));
+    !s.denials.is_empty()
+        && (has_naming_item(s)
+            || (s.role == data::Role::Deny && !acl_explained && !cleared_by_trace))
 }
 
 /// Analyze one incident's tables.
@@ -407,9 +418,17 @@ pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
     });
     scored.truncate(MAX_SUSPECTS);
 
-    let (mut conclusion, mut reason) = conclude(&denials, &mut scored, max_conf);
+    let below_filters = evidence::flt_chain_stop::passed_every_filter(&items);
+    let (mut conclusion, mut reason) = conclude(&denials, &mut scored, max_conf, &below_filters);
     let named = scored.iter().find(|s| s.named).cloned();
     let mut advice = advice(conclusion, &denials, &scored, &drivers);
+    // Traces that cannot name a filter say so, with the capture that can.
+    for t in tables.traces.iter().filter(|t| !t.can_name_filter) {
+        advice.push(format!(
+            "{}: this trace cannot name a filter: record with Minifilter I/O (`wpr -start GeneralProfile -start Minifilter -start FileIO -filemode`, reproduce, `wpr -stop trace.etl`). {}",
+            t.source, t.verdict
+        ));
+    }
     let log_corroboration = evidence::log_corroboration::matches(&ctx);
     let diagnostics = evidence::diagnostics::find(tables)?;
     if denials.is_empty() {
@@ -491,6 +510,7 @@ pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
         log_corroboration,
         diagnostics,
         intake_notes: tables.logs.notes.clone(),
+        traces: tables.traces.clone(),
     })
 }
 
@@ -573,7 +593,14 @@ fn stacked(tables: &Tables) -> anyhow::Result<usize> {
     Ok(c.len() - c.null_count())
 }
 
-fn conclude(denials: &[Denial], suspects: &mut [Suspect], max_conf: f64) -> (Conclusion, String) {
+/// `below_filters`: denials (event ids) the minifilter trace shows passing every filter and
+/// refused by the file system itself (`flt_chain_complete`).
+fn conclude(
+    denials: &[Denial],
+    suspects: &mut [Suspect],
+    max_conf: f64,
+    below_filters: &[u64],
+) -> (Conclusion, String) {
     if denials.is_empty() {
         return (
             Conclusion::Undetermined,
@@ -629,6 +656,32 @@ fn conclude(denials: &[Denial], suspects: &mut [Suspect], max_conf: f64) -> (Con
             ),
         );
     }
+    // A servicing-relevant denial is still ordinary when the minifilter trace shows every filter
+    // passed it and the file system itself refused it.
+    let cleared = |d: &Denial| below_filters.binary_search(&d.event_id).is_ok();
+    if all_acl
+        && denials.iter().all(|d| !d.servicing_relevant || cleared(d))
+        && max_conf < EVIDENCE_CONFIDENCE
+    {
+        let d = denials
+            .iter()
+            .find(|d| d.servicing_relevant)
+            .unwrap_or(&denials[0]);
+        return (
+            Conclusion::NoFilter,
+            format!(
+                "All {} denial(s) are ones ordinary ACLs produce, and the minifilter trace shows the servicing-relevant one(s) passed every filter and were refused by the file system itself (no filter's callback failed them; {}): e.g. {} {} by {} ({}, {}) = {}. No driver has evidence of its own.",
+                denials.len(),
+                crate::tables::etl::LAYOUT_NOTE,
+                d.operation,
+                d.object,
+                d.process,
+                if d.user.is_empty() { "unknown user" } else { &d.user },
+                if d.integrity.is_empty() { "integrity not recorded" } else { &d.integrity },
+                d.status_name
+            ),
+        );
+    }
     let unexplained: Vec<&Denial> = denials.iter().filter(|d| !d.acl_plausible).collect();
     let what = match unexplained.first() {
         Some(d) => format!(
@@ -679,16 +732,25 @@ fn advice(
     match conclusion {
         Conclusion::Filter => {
             let s = suspects.iter().find(|s| s.named).expect("named suspect");
-            push(format!(
-                "To confirm for {} ({}): {}",
-                if s.vendor.is_empty() {
-                    "the vendor"
-                } else {
-                    &s.vendor
-                },
-                s.driver,
-                WPR_ADVICE
-            ));
+            let vendor = if s.vendor.is_empty() {
+                "the vendor"
+            } else {
+                &s.vendor
+            };
+            if s.evidence
+                .iter()
+                .any(|e| e.kind == "flt_failure_event" || e.kind == "flt_chain_stop")
+            {
+                push(format!(
+                    "For {vendor} ({}): the minifilter trace names the callback that refused the request (routine address, operation, status, time): send them that evidence item and the trace; they can check it against their driver's symbols and policy log.",
+                    s.driver
+                ));
+            } else {
+                push(format!(
+                    "To confirm for {vendor} ({}): {}",
+                    s.driver, WPR_ADVICE
+                ));
+            }
             push(removal(&[s.driver.as_str()]));
         }
         Conclusion::NoFilter => {
@@ -753,10 +815,12 @@ fn vendor_todo(s: &Suspect, denials: &[Denial]) -> Vec<String> {
         } else {
             &d.image
         };
+        // Keyed on the process name and the volume-relative object, so the same denial seen
+        // by a PML (drive letters) and an ETL (device paths) is listed once.
         if !seen.insert((
-            actor.to_lowercase(),
+            d.process.to_lowercase(),
             d.operation.clone(),
-            d.object.to_lowercase(),
+            d.object_key.clone(),
         )) {
             continue;
         }

@@ -307,3 +307,112 @@ fn case_a_benign_denial_is_a_medium_il_user_without_third_party_kernel_frames() 
         .count();
     assert_eq!(during, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Case B (ETL traces), read back with our own ETL reader.
+
+use fltblame::etl::kernel::KernelEvent;
+use fltblame::samples::case_b;
+
+#[test]
+fn case_b_generation_is_deterministic() {
+    assert!(case_b::trace() == case_b::trace());
+    assert!(case_b::control() == case_b::control());
+}
+
+/// Every record of a case-B trace decodes; every minifilter routine lies in one of the four
+/// filters of the chain and every stack frame in a module; per-CPU time never goes back.
+fn check_case_b(rel: &str, cpus: u32, compressed: bool) -> Vec<(u8, String, Option<u32>)> {
+    let path = samples_dir().join(rel);
+    let etl = fltblame::etl::Etl::open(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(etl.open_problems().is_empty());
+    let h = etl.header();
+    assert_eq!(
+        (h.os_major, h.os_build, h.cpus, h.pointer_size),
+        (10, 17763, cpus, 8)
+    );
+    assert_eq!(h.compressed_mode(), compressed);
+    assert_eq!(h.time_zone.bias_minutes, -480);
+    let mut images: Vec<(u32, u64, u64, String)> = Vec::new();
+    let mut flt: Vec<(u64, u8, u64, Option<u32>)> = Vec::new();
+    let mut stacks: Vec<(u32, Vec<u64>)> = Vec::new();
+    let mut last: std::collections::HashMap<u16, u64> = Default::default();
+    let mut decoded = 0;
+    let problems = etl.for_each_in_file_order(|ev| {
+        let l = last.entry(ev.cpu).or_default();
+        assert!(ev.timestamp() >= *l || ev.buffer == 0, "per-CPU order");
+        *l = ev.timestamp();
+        match etl.decode(ev) {
+            Ok(Some(k)) => {
+                decoded += 1;
+                match k {
+                    KernelEvent::Image(i) => images.push((
+                        i.pid,
+                        i.image_base.0,
+                        i.image_size,
+                        i.file_name.to_string_lossy(),
+                    )),
+                    KernelEvent::Minifilter(m) => {
+                        assert!(m.plausible);
+                        flt.push((ev.timestamp(), m.opcode, m.routine.0, m.status))
+                    }
+                    KernelEvent::Stack(s) => stacks.push((s.pid, s.frames.iter().collect())),
+                    _ => {}
+                }
+            }
+            Ok(None) => {}
+            Err(e) => panic!("{rel}: {e}"),
+        }
+    });
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(decoded > 300);
+    let in_image = |pid: u32, a: u64| {
+        images
+            .iter()
+            .find(|(p, b, s, _)| *p == pid && *b <= a && a < b + s)
+            .map(|x| x.3.rsplit('\\').next().unwrap_or("").to_string())
+    };
+    let mut out = Vec::new();
+    for (_, opcode, routine, status) in &flt {
+        let name = in_image(0, *routine).expect("routine inside a kernel image");
+        assert!(
+            case_b::CHAIN.iter().any(|c| c.eq_ignore_ascii_case(&name)),
+            "{name}"
+        );
+        out.push((*opcode, name, *status));
+    }
+    for (pid, frames) in &stacks {
+        for f in frames {
+            let pid = if *f >> 63 == 1 { 0 } else { *pid };
+            assert!(
+                in_image(pid, *f).is_some(),
+                "{rel}: frame {f:#x} of pid {pid}"
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn case_b_trace_holds_one_failure_by_gscfmgr() {
+    let flt = check_case_b("case-b-softwaredistribution/trace.etl", 4, true);
+    let failures: Vec<_> = flt.iter().filter(|(op, _, _)| *op >= 100).collect();
+    assert_eq!(
+        failures,
+        [&(100u8, "gscfmgr.sys".to_string(), Some(0xC000_0022u32))]
+    );
+    // Ordinary requests reach all four filters.
+    for f in case_b::CHAIN {
+        assert!(
+            flt.iter().filter(|x| x.1 == f && x.0 == 96).count() >= 20,
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn case_b_control_has_no_failure_event() {
+    let flt = check_case_b("case-b-control/trace.etl", 2, false);
+    assert!(flt.iter().all(|(op, _, _)| *op < 100));
+    assert!(flt.len() > 200);
+}

@@ -26,6 +26,7 @@ pub mod info;
 pub mod kernel;
 pub mod logfile;
 mod merge;
+pub mod writer;
 pub mod xpress;
 
 pub use buffer::BufferInfo;

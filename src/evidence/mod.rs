@@ -13,6 +13,9 @@ pub mod classify;
 pub mod data;
 pub mod denials;
 pub mod diagnostics;
+pub mod flt_align;
+pub mod flt_chain_stop;
+pub mod flt_failure_event;
 pub mod log_corroboration;
 pub mod nested_io;
 pub mod self_protection;
@@ -100,6 +103,8 @@ pub type KindFn = fn(&Context) -> anyhow::Result<Vec<Evidence>>;
 
 /// The registry of evidence kinds, in the order their items are listed.
 pub const KINDS: &[(&str, KindFn)] = &[
+    ("flt_failure_event", flt_failure_event::find),
+    ("flt_chain_stop", flt_chain_stop::find),
     ("nested_io", nested_io::find),
     ("self_protection", self_protection::find),
     ("status_signature", status_signature::find),

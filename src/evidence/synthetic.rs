@@ -328,6 +328,8 @@ impl Builder {
                 ..Default::default()
             }],
             logs: Default::default(),
+            callbacks: crate::tables::etl::empty_callbacks().expect("callbacks schema"),
+            traces: Vec::new(),
         }
     }
 }

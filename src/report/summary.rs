@@ -29,6 +29,33 @@ fn headline(v: &Verdict) -> String {
     }
 }
 
+/// What an ETL trace can show, for the input list.
+pub fn trace_line(t: &crate::tables::etl::TraceInfo) -> String {
+    if !t.minifilter {
+        return "no minifilter tracing: this trace cannot name a filter".into();
+    }
+    format!(
+        "{} minifilter events, failure events {}, {}; {} (variants matched: {})",
+        t.minifilter_events,
+        if t.minifilter_failure {
+            "recorded"
+        } else {
+            "not recorded"
+        },
+        if t.can_name_filter {
+            "callback addresses map to drivers"
+        } else {
+            "no driver list to map callback addresses"
+        },
+        crate::tables::etl::LAYOUT_NOTE,
+        if t.layouts.is_empty() {
+            "none".to_string()
+        } else {
+            t.layouts.join(", ")
+        }
+    )
+}
+
 fn driver_line(s: &Suspect) -> String {
     format!(
         "{} — vendor {}, version {}, altitude {}, group {}",
@@ -93,6 +120,9 @@ pub fn summary_text(v: &Verdict) -> String {
                 format!(", {}", i.os)
             },
         );
+    }
+    for t in &v.traces {
+        let _ = writeln!(out, "  trace {}: {}", t.source, trace_line(t));
     }
     for f in &v.log_files {
         let _ = writeln!(

@@ -2,18 +2,22 @@
 //! "small captures of the cases, made by committed generators, with expected verdicts").
 //!
 //! Each sample is built in memory from code, deterministically (fixed times, a fixed-seed
-//! [`Rng`]), and written with the PML writer ([`crate::pml::writer`]). `gen-samples [DIR]` writes
+//! [`Rng`]), and written with the PML writer ([`crate::pml::writer`]) or the ETL writer
+//! ([`crate::etl::writer`]). `gen-samples [DIR]` writes
 //! them; `gen-samples --check [DIR]` and `tests/samples_up_to_date.rs` fail when a committed file
 //! differs from what the generator makes now.
 //!
 //! | sample | what |
 //! |---|---|
 //! | `case-a-amdk8/capture.pml` | [`case_a`]: Windows 7 SP1 x86 boot log of the KB4474419 reboot; TrustedInstaller's `RegSetValue ...\Services\AmdK8\Start` denied while krnlmgr.sys (TMS) does same-thread I/O inside it |
+//! | `case-b-softwaredistribution/trace.etl` | [`case_b`]: Windows 10 1809 x64 WPR trace with minifilter tracing (written by [`crate::etl::writer`]); TiWorker's create of `...\SoftwareDistribution\Download\...\r\wpdmtp.dll` failed by gscfmgr.sys's pre-create callback (FltIoFailure, STATUS_ACCESS_DENIED) |
+//! | `case-b-control/trace.etl` | [`case_b`]: the control: a Medium-IL user's expand.exe denied by the file system itself after every filter passed the create |
 
 use std::path::{Path, PathBuf};
 
 pub mod case_a;
 pub mod case_a_logs;
+pub mod case_b;
 
 /// A small deterministic pseudo-random generator (SplitMix64 steps): the only source of
 /// variation in the samples, always started from a fixed seed so every run gives the same bytes.
@@ -53,6 +57,11 @@ pub fn generate_all() -> Vec<(String, Vec<u8>)> {
             "case-a-amdk8/setupapi.dev.log".to_string(),
             case_a_logs::setupapi_log(),
         ),
+        (
+            "case-b-softwaredistribution/trace.etl".to_string(),
+            case_b::trace(),
+        ),
+        ("case-b-control/trace.etl".to_string(), case_b::control()),
     ]
 }
 

@@ -53,6 +53,10 @@ pub struct Tables {
     pub inputs: Vec<InputInfo>,
     /// The servicing logs: `log_lines`, classified failures, the machine's UTC offset.
     pub logs: super::logs::LogTables,
+    /// One row per minifilter callback (ETL inputs; empty otherwise).
+    pub callbacks: DataFrame,
+    /// What each ETL input can show (minifilter tracing, failure events, operations).
+    pub traces: Vec<super::etl::TraceInfo>,
 }
 
 #[derive(Default)]
@@ -268,6 +272,8 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
         processes,
         inputs: vec![info],
         logs: Default::default(),
+        callbacks: super::etl::empty_callbacks()?,
+        traces: Vec::new(),
     })
 }
 
