@@ -663,6 +663,11 @@ fn failure_event_alone_is_the_denial() {
     assert!(d.detail.contains("From minifilter events only") && d.detail.contains(NOTE));
     assert_eq!(v.conclusion, Conclusion::Filter, "{}", v.reason);
     assert_eq!(v.driver.as_deref(), Some("xguard.sys"));
+    // A driver seen in callbacks is a candidate even without a module row.
+    let mut bare = t;
+    bare.modules = bare.modules.head(Some(0));
+    let c = candidates::find(&bare).unwrap();
+    assert!(c.get("xguard.sys").is_some(), "{:?}", c.candidates);
     // With FileIo events too, the failure joins the operation instead.
     let p = tmp("minifilter-and-fileio.etl");
     std::fs::write(&p, synthetic_trace(true, true)).unwrap();

@@ -12,6 +12,8 @@
 //! * [`kernel::decode`] turns kernel events into typed records (Process, Thread, Image, FileIo,
 //!   Registry, minifilter, StackWalk, Object).
 //! * [`info`], [`export`] and [`bench`] are the library side of the CLI subcommands.
+//! * [`writer`] writes kernel traces (Image, Process, Thread, FileIo, Registry, minifilter,
+//!   StackWalk events; plain or Xpress-compressed buffers) for tests and the samples.
 //!
 //! Times: raw event timestamps are in the session clock (QPC ticks for clock type 1); convert
 //! with [`Etl::clock`] to FILETIME (100-ns units since 1601-01-01 UTC).

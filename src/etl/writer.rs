@@ -330,7 +330,7 @@ struct DataBuffer {
     events: u64,
 }
 
-/// [`write`], with counts.
+/// [`write()`], with counts.
 pub fn write_with_stats(model: &EtlModel) -> Written {
     let bsize = (model.buffer_size as usize).max(0x200);
     let room = bsize - BUFFER_HEADER;
@@ -603,7 +603,7 @@ pub mod payload {
 
     /// `PERF_*` group-mask bits (§6): `(mask index, bit)`.
     pub mod perf {
-        /// PROCESS (Masks[0]).
+        /// PROCESS (`Masks[0]`).
         pub const PROCESS: (usize, u32) = (0, 0x0000_0001);
         /// THREAD.
         pub const THREAD: (usize, u32) = (0, 0x0000_0002);
@@ -617,7 +617,7 @@ pub mod payload {
         pub const FILE_IO: (usize, u32) = (0, 0x0200_0000);
         /// FILE_IO_INIT (operation start events).
         pub const FILE_IO_INIT: (usize, u32) = (0, 0x0400_0000);
-        /// FLT_IO_INIT (Masks[4]).
+        /// FLT_IO_INIT (`Masks[4]`).
         pub const FLT_IO_INIT: (usize, u32) = (4, 0x0008_0000);
         /// FLT_IO.
         pub const FLT_IO: (usize, u32) = (4, 0x0010_0000);

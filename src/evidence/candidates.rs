@@ -132,11 +132,30 @@ pub fn cmp_altitude(a: &str, b: &str) -> Option<Ordering> {
     }))
 }
 
-/// Find the candidate drivers of `tables.modules`.
+/// (source, driver) of every resolved minifilter callback (`callbacks` table), distinct.
+fn callback_drivers(tables: &Tables) -> PolarsResult<Vec<(String, String)>> {
+    let cb = &tables.callbacks;
+    if cb.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let source = cols::strs(cb, "source")?;
+    let driver = cols::strs(cb, "driver")?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (s, d) in source.into_iter().zip(driver) {
+        if !d.is_empty() && !out.iter().any(|(_, o)| o.eq_ignore_ascii_case(&d)) {
+            out.push((s, d));
+        }
+    }
+    Ok(out)
+}
+
+/// Find the candidate drivers of `tables.modules` (kernel modules of the System process) and of
+/// `tables.callbacks` (drivers whose minifilter callbacks a trace shows).
 pub fn find(tables: &Tables) -> anyhow::Result<DriverSet> {
     let m = &tables.modules;
     let mut set = DriverSet::default();
-    if m.height() == 0 {
+    let cb_drivers = callback_drivers(tables)?;
+    if m.height() == 0 && cb_drivers.is_empty() {
         return Ok(set);
     }
     let df = m
@@ -153,21 +172,38 @@ pub fn find(tables: &Tables) -> anyhow::Result<DriverSet> {
             col("description"),
         ])
         .collect()?;
-    let source = cols::strs(&df, "source")?;
-    let base = cols::u64s(&df, "base")?;
+    let mut source = cols::strs(&df, "source")?;
+    let mut base = cols::u64s(&df, "base")?;
+    let mut name = cols::strs(&df, "name")?;
+    let mut path = cols::strs(&df, "path")?;
+    let mut company = cols::strs(&df, "company")?;
+    let mut version = cols::strs(&df, "version")?;
+    let mut description = cols::strs(&df, "description")?;
+    // Drivers whose minifilter callbacks a trace shows are candidates even when no module row
+    // lists them (they are kernel modules by construction).
+    let mut from_callbacks = std::collections::HashSet::new();
+    for (src, drv) in cb_drivers {
+        if !name.iter().any(|n| n.eq_ignore_ascii_case(&drv)) {
+            from_callbacks.insert(source.len());
+            source.push(src);
+            base.push(0);
+            name.push(drv);
+            path.push(String::new());
+            company.push(String::new());
+            version.push(String::new());
+            description.push(String::new());
+        }
+    }
     // A source whose System process has a module above 2^63 is a 64-bit capture.
-    let is64: std::collections::HashSet<&str> = (0..df.height())
+    let is64: std::collections::HashSet<&str> = (0..source.len())
         .filter(|&i| base[i] >> 63 == 1)
         .map(|i| source[i].as_str())
         .collect();
-    let name = cols::strs(&df, "name")?;
-    let path = cols::strs(&df, "path")?;
-    let company = cols::strs(&df, "company")?;
-    let version = cols::strs(&df, "version")?;
-    let description = cols::strs(&df, "description")?;
     let mut seen = std::collections::HashSet::new();
-    for i in 0..df.height() {
-        let kernel = if is64.contains(source[i].as_str()) {
+    for i in 0..source.len() {
+        let kernel = if from_callbacks.contains(&i) {
+            true
+        } else if is64.contains(source[i].as_str()) {
             base[i] >> 63 == 1
         } else {
             base[i] >= 0x8000_0000

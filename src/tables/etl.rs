@@ -33,7 +33,7 @@ use crate::pml::text::{filetime_to_unix_ns, status_text};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// What one ETL input can show, for the evidence and the advice (from [`crate::etl::info`]).
+/// What one ETL input can show, for the evidence and the advice (from [`crate::etl::info()`]).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct TraceInfo {
     /// Input file name (`events.source`).
@@ -441,33 +441,57 @@ struct Collected {
     key_defs: StackKeyMap,
     decode_errors: BTreeMap<String, (u64, String)>,
     first_ts: Option<u64>,
+    /// pid -> indexes into `procs`.
+    proc_index: HashMap<u32, Vec<usize>>,
+    /// pid -> indexes into `images`, by base address.
+    image_index: HashMap<u32, Vec<usize>>,
 }
 
 impl Collected {
+    /// Build the lookup indexes once everything is collected.
+    fn index(&mut self) {
+        for (i, p) in self.procs.iter().enumerate() {
+            self.proc_index.entry(p.pid).or_default().push(i);
+        }
+        for (i, img) in self.images.iter().enumerate() {
+            self.image_index.entry(img.pid).or_default().push(i);
+        }
+        for v in self.image_index.values_mut() {
+            v.sort_by_key(|&i| self.images[i].base);
+        }
+    }
+
     fn proc_at(&self, pid: u32, t: u64) -> Option<&ProcRec> {
-        self.procs
-            .iter()
-            .filter(|p| p.pid == pid)
+        let idx = self.proc_index.get(&pid)?;
+        let all = idx.iter().map(|&i| &self.procs[i]);
+        all.clone()
             .filter(|p| p.start.unwrap_or(0) <= t)
             .max_by_key(|p| p.start.unwrap_or(0))
-            .or_else(|| self.procs.iter().find(|p| p.pid == pid))
+            .or_else(|| all.clone().next())
     }
 
     fn pid_of_thread(&self, tid: u32, t: u64) -> Option<u32> {
         self.threads.get(&tid).and_then(|v| at_time(v, t)).copied()
     }
 
+    /// The image of process `pid` (0: the kernel) holding `addr` at raw time `t`: among the
+    /// images whose range holds it, the latest loaded that is valid then, else any.
     fn image_at(&self, pid: u32, addr: u64, t: u64) -> Option<&ImageRec> {
-        self.images
+        /// Images larger than this are not looked for (no driver or DLL is that large).
+        const MAX_IMAGE: u64 = 1 << 30;
+        let idx = self.image_index.get(&pid)?;
+        let end = idx.partition_point(|&i| self.images[i].base <= addr);
+        let holding = idx[..end]
             .iter()
-            .filter(|i| i.pid == pid && i.base <= addr && addr - i.base < i.size.max(1))
+            .rev()
+            .map(|&i| &self.images[i])
+            .take_while(|i| addr - i.base < MAX_IMAGE)
+            .filter(|i| addr - i.base < i.size.max(1));
+        holding
+            .clone()
             .filter(|i| i.start <= t && t <= i.end)
             .max_by_key(|i| i.start)
-            .or_else(|| {
-                self.images
-                    .iter()
-                    .find(|i| i.pid == pid && i.base <= addr && addr - i.base < i.size.max(1))
-            })
+            .or_else(|| holding.clone().next())
     }
 }
 
@@ -731,6 +755,7 @@ fn collect(etl: &Etl) -> (Collected, Vec<Problem>) {
     });
     c.kcbs.finish();
     c.key_defs.finish();
+    c.index();
     // Registry names need the whole KCB map (rundowns come at the end).
     let raw = std::mem::take(&mut c.reg_raw);
     for RegRaw {
@@ -1063,13 +1088,11 @@ fn build_rows(c: &Collected) -> Built {
         if let Some(v) = by_irp.get(&inv.irp) {
             // The latest operation with that IRP started at or before the callback (IRPs are
             // reused), still running then (or with no end seen).
-            inv.row = v
-                .iter()
-                .rev()
-                .find(|&&i| {
-                    rows[i].start <= inv.start && rows[i].end.is_none_or(|e| inv.start <= e)
-                })
-                .copied();
+            let k = v.partition_point(|&i| rows[i].start <= inv.start);
+            inv.row = k
+                .checked_sub(1)
+                .map(|j| v[j])
+                .filter(|&i| rows[i].end.is_none_or(|e| inv.start <= e));
         }
     }
     // Requests the FileIo events do not show: the callbacks of one callback data (else IRP)
