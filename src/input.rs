@@ -8,7 +8,8 @@
 
 use crate::etl::Etl;
 use crate::pml::Pml;
-use crate::tables::{from_pml_with_base, Tables};
+use crate::tables::build::{from_pml_opts, BuildOptions, FrameScope};
+use crate::tables::Tables;
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,11 @@ pub struct LoadOptions {
     pub utc_offset: Option<i32>,
     /// Archive limits.
     pub intake: crate::intake::IntakeOptions,
+    /// Keep only the stack frames the verdict reads (`analyze`): every frame of failed
+    /// operations and of what their threads did while they ran, and the candidate drivers'
+    /// frames everywhere ([`crate::tables::build::FrameScope::Focused`]). `false` (`query`,
+    /// `export`, `check`): every frame.
+    pub focused_frames: bool,
 }
 
 /// Open every input and build one set of tables (event ids stay unique across inputs).
@@ -115,7 +121,16 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
                     Data::Path(f) => Pml::open(&f)?,
                     Data::Bytes(b) => Pml::from_bytes(b, p)?,
                 };
-                from_pml_with_base(&pml, base)
+                let frames = if opts.focused_frames {
+                    focused_scope(&pml)?
+                } else {
+                    FrameScope::All
+                };
+                let build = BuildOptions {
+                    id_base: base,
+                    frames,
+                };
+                from_pml_opts(&pml, &build)
                     .with_context(|| format!("{}: building tables", input.name))?
             }
         };
@@ -150,6 +165,23 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
     t.logs = crate::tables::logs::build(&logs, &log_opts)?;
     t.logs.notes = notes;
     Ok(t)
+}
+
+/// The frames `analyze` needs from `pml`: the candidate drivers of its System process's module
+/// list ([`crate::evidence::candidates::find`] over its `modules` table) everywhere, and whole
+/// stacks of the denials ([`crate::evidence::denials::is_denial_status`]) and their windows.
+fn focused_scope(pml: &Pml) -> Result<FrameScope> {
+    let mut t = crate::evidence::synthetic::Builder::new().build();
+    t.modules = crate::tables::build::modules_df(pml, "")?;
+    let drivers = crate::evidence::candidates::find(&t)?;
+    Ok(FrameScope::Focused {
+        modules: drivers
+            .candidates
+            .iter()
+            .map(|c| c.driver.to_ascii_lowercase())
+            .collect(),
+        failure: crate::evidence::denials::is_denial_status,
+    })
 }
 
 /// The first event id free after `t`'s events (ids start at `base`).

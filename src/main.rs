@@ -176,6 +176,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// Wall time per stage of `analyze`, printed to stderr when `FLTBLAME_TIMINGS=1` (the
+/// profile the scale benchmark's notes quote).
+struct Stages {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        Stages {
+            on: std::env::var_os("FLTBLAME_TIMINGS").is_some_and(|v| v == "1"),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn done(&mut self, what: &str) {
+        if self.on {
+            // Resident and peak resident memory so far (Linux only; empty elsewhere).
+            let mem = std::fs::read_to_string("/proc/self/status")
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+                .join(", ");
+            eprintln!(
+                "fltblame: timing: {what}: {:.2} s ({mem})",
+                self.last.elapsed().as_secs_f64()
+            );
+        }
+        self.last = std::time::Instant::now();
+    }
+}
+
 fn progress_bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() {
@@ -413,9 +447,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let spinner = progress_spinner("reading captures");
             let load_opts = fltblame::input::LoadOptions {
                 utc_offset,
+                focused_frames: true,
                 ..Default::default()
             };
+            let mut stages = Stages::new();
             let tables = fltblame::input::load_with(&inputs, &load_opts)?;
+            stages.done(&format!(
+                "read inputs into tables ({} events, {} MB; {} frames)",
+                tables.events.height(),
+                tables.events.estimated_size() >> 20,
+                tables.frames.height()
+            ));
             for info in &tables.inputs {
                 for w in &info.warnings {
                     eprintln!("fltblame: warning: {w}");
@@ -423,6 +465,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             spinner.set_message("weighing evidence");
             let verdict = fltblame::verdict::analyze(&tables)?;
+            stages.done("evidence and verdict");
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("{}: cannot create folder", out.display()))?;
             let json_path = fltblame::report::write_json(&verdict, &out)?;
@@ -431,6 +474,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..Default::default()
             };
             let html_path = fltblame::report::write_report(&verdict, &tables, &out, &opts)?;
+            stages.done("verdict.json, report.html, figures");
             spinner.finish_and_clear();
             if json {
                 println!("{}", serde_json::to_string_pretty(&verdict)?);

@@ -395,8 +395,15 @@ fn is_suspect(s: &Suspect) -> bool {
 
 /// Analyze one incident's tables.
 pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
+    let t0 = std::time::Instant::now();
     let denials = evidence::denials::find(tables)?;
     let drivers = evidence::candidates::find(tables)?;
+    if std::env::var_os("FLTBLAME_TIMINGS").is_some_and(|v| v == "1") {
+        eprintln!(
+            "fltblame: timing: denials and candidates: {:.2} s",
+            t0.elapsed().as_secs_f64()
+        );
+    }
     let ctx = Context {
         tables,
         denials: &denials,

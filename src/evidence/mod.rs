@@ -117,8 +117,16 @@ pub const KINDS: &[(&str, KindFn)] = &[
 /// Run every kind of [`KINDS`] over the context.
 pub fn collect(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
     let mut all = Vec::new();
+    let timings = std::env::var_os("FLTBLAME_TIMINGS").is_some_and(|v| v == "1");
     for (name, f) in KINDS {
+        let t0 = std::time::Instant::now();
         let items = f(ctx).map_err(|e| e.context(format!("evidence kind {name}")))?;
+        if timings {
+            eprintln!(
+                "fltblame: timing: evidence {name}: {:.2} s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
         all.extend(items);
     }
     Ok(all)

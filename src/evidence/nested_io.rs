@@ -81,29 +81,9 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
             lit(true).alias("requester"),
         ])
         .unique(None, UniqueKeepStrategy::Any);
-    let ev = t.events.clone().lazy().select([
-        col("event_id"),
-        col("source"),
-        col("tid"),
-        col("time_utc").cast(DataType::Int64).alias("t"),
-        col("operation"),
-        col("path"),
-        col("stack_id"),
-    ]);
-    let nested = d
-        .join(
-            ev,
-            [col("source"), col("tid")],
-            [col("source"), col("tid")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(
-            col("t")
-                .gt_eq(col("d_start"))
-                .and(col("t").lt_eq(col("d_end")))
-                .and(col("event_id").neq(col("denial_id")))
-                .and(col("stack_id").is_not_null()),
-        )
+    let pairs = window_pairs(ctx)?;
+    let nested = pairs
+        .lazy()
         .join(
             candidate_frames.clone(),
             [col("stack_id")],
@@ -117,6 +97,22 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
             JoinArgs::new(JoinType::Left),
         )
         .filter(col("requester").is_null())
+        .collect()?;
+    let ids = Series::new("ids".into(), cols::u64s(&nested, "event_id")?);
+    let text = t
+        .events
+        .clone()
+        .lazy()
+        .filter(col("event_id").is_in(lit(ids).implode(false), false))
+        .select([col("event_id"), col("operation"), col("path")]);
+    let nested = nested
+        .lazy()
+        .join(
+            text,
+            [col("event_id")],
+            [col("event_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
         .sort(["denial_id", "event_id"], Default::default())
         .collect()?;
     if nested.height() == 0 {
@@ -214,6 +210,63 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
         ));
     }
     Ok(out)
+}
+
+/// `(denial_id, event_id, stack_id)` of every stacked event of a denial's thread (same
+/// `source` and `tid`) that started inside the denial's window `[start, start + duration]`
+/// (ns, both inclusive), the denial itself excluded. One pass over the narrow `events`
+/// columns: a join on (`source`, `tid`) would pair every denial with every event of its thread
+/// (tens of millions of rows on a multi-GB capture with many denials on one thread).
+fn window_pairs(ctx: &Context) -> PolarsResult<DataFrame> {
+    let mut windows: HashMap<u32, Vec<(i64, i64, u64, &str)>> = HashMap::new();
+    for d in ctx.denials {
+        let end = d.time_ns.saturating_add(d.duration_ns.max(0));
+        windows
+            .entry(d.tid)
+            .or_default()
+            .push((d.time_ns, end, d.event_id, d.source.as_str()));
+    }
+    for w in windows.values_mut() {
+        w.sort_unstable();
+    }
+    let ev = &ctx.tables.events;
+    let tid = ev.column("tid")?.u32()?;
+    let time = ev.column("time_utc")?.cast(&DataType::Int64)?;
+    let time = time.i64()?;
+    let event_id = ev.column("event_id")?.u64()?;
+    let stack_id = ev.column("stack_id")?.u64()?;
+    let source = ev.column("source")?.str()?;
+    let (mut d_out, mut e_out, mut s_out) = (Vec::new(), Vec::new(), Vec::new());
+    let rows = tid
+        .iter()
+        .zip(time.iter())
+        .zip(stack_id.iter())
+        .zip(event_id.iter())
+        .zip(source.iter());
+    for ((((tid, t), sid), id), src) in rows {
+        let (Some(tid), Some(t), Some(sid), Some(id)) = (tid, t, sid, id) else {
+            continue;
+        };
+        let Some(w) = windows.get(&tid) else {
+            continue;
+        };
+        let open = &w[..w.partition_point(|x| x.0 <= t)];
+        for &(_, end, denial, d_src) in open {
+            if t <= end && id != denial && src == Some(d_src) {
+                d_out.push(denial);
+                e_out.push(id);
+                s_out.push(sid);
+            }
+        }
+    }
+    DataFrame::new(
+        d_out.len(),
+        vec![
+            Column::new("denial_id".into(), d_out),
+            Column::new("event_id".into(), e_out),
+            Column::new("stack_id".into(), s_out),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod bytes;
 pub mod detail;
 pub mod excerpt;
 pub mod reader;
+pub mod resolve;
 pub mod row;
 pub mod text;
 pub mod writer;

@@ -410,6 +410,34 @@ impl Pml {
             .map(|&i| &self.processes[i])
     }
 
+    /// The file offset of event `index`'s record (`None` out of range).
+    pub fn event_offset(&self, index: usize) -> Option<u64> {
+        self.event_offsets.get(index).copied()
+    }
+
+    /// Tell the OS that bytes `[start, end)` of a memory-mapped capture will not be read
+    /// again soon, so their pages leave this process's resident set (a later read faults them
+    /// back in from the file: correct, only slower). A no-op for captures read into memory and
+    /// on platforms without `madvise`. Used by the tables builder after each batch of events so
+    /// a multi-GB capture never becomes resident as a whole.
+    pub fn release(&self, start: usize, end: usize) {
+        #[cfg(unix)]
+        if let Data::Map(m) = &self.data {
+            const PAGE: usize = 4096;
+            let start = start.div_ceil(PAGE) * PAGE;
+            let end = end.min(m.len()) / PAGE * PAGE;
+            if end > start {
+                // SAFETY: the mapping is read-only and backed by the file; dropping its pages
+                // changes no content this process can observe (they are re-read on access).
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (start, end);
+    }
+
     /// The System process (PID 4), which carries the kernel modules.
     pub fn system_process(&self) -> Option<&Process> {
         self.processes.iter().find(|p| p.pid == 4)
@@ -781,7 +809,10 @@ pub fn walk_events(buf: &[u8], start: usize, is_64bit: bool) -> Vec<u64> {
     let mut prev = None;
     'records: loop {
         for skip in 0..4 {
-            let at = off + skip;
+            // A start taken from a damaged header can lie anywhere, even near usize::MAX.
+            let Some(at) = off.checked_add(skip) else {
+                break 'records;
+            };
             if let Some(ev) = decode_event(buf, at, out.len(), is_64bit) {
                 if plausible(&ev, prev) {
                     out.push(at as u64);

@@ -1,16 +1,26 @@
 //! Building the tables from a PML capture (`tables/mod.rs` has the schema).
 //!
 //! Events are decoded in parallel (rayon) in chunks of [`CHUNK`] events; each chunk fills plain
-//! column vectors, which are then concatenated in event order into polars Series.
+//! column vectors (borrowing process text from the capture) and becomes one chunk of the
+//! DataFrames in the worker, so the whole table is never held twice. `analyze` asks for
+//! [`FrameScope::Focused`] frames: the full `frames` table of a multi-GB capture has a row per
+//! return address (tens of millions) and is only needed by `query` / `export`.
 
 use crate::pml::detail::{self, class_name};
+use crate::pml::resolve::FrameResolver;
 use crate::pml::text::{filetime_to_unix_ns, iso_utc, status_text};
 use crate::pml::{Pml, Process};
 use polars::prelude::*;
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-/// Events decoded per parallel work item.
-pub const CHUNK: usize = 4096;
+/// Events decoded per parallel work item (and rows per DataFrame chunk).
+pub const CHUNK: usize = 16384;
+
+/// Chunks decoded between two releases of the capture's pages (about 100 MB of a typical
+/// capture per batch).
+const BATCH_CHUNKS: usize = 16;
 
 /// What one input contributed, for provenance and diagnostics.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -59,20 +69,49 @@ pub struct Tables {
     pub traces: Vec<super::etl::TraceInfo>,
 }
 
+/// Which stack frames [`from_pml_opts`] puts into `frames`.
+#[derive(Clone, Debug, Default)]
+pub enum FrameScope {
+    /// Every frame of every stacked event (what `query` and `export --table frames` show).
+    #[default]
+    All,
+    /// What `analyze` reads, without a row per frame of the whole capture: every frame of the
+    /// events of interest — a failure whose status `failure` accepts, and every operation the
+    /// same thread started while that failure ran (start in `[start, start + duration]`, both
+    /// inclusive: the nested-I/O window of `evidence/nested_io.rs`) — and, for all other
+    /// events, only the frames that resolve to one of `modules` (lower-case file names; the
+    /// candidate drivers), so per-driver activity and stack shares stay exact.
+    Focused {
+        /// Lower-case module file names whose frames are always kept.
+        modules: HashSet<String>,
+        /// The statuses whose events keep their whole stack.
+        failure: fn(u32) -> bool,
+    },
+}
+
+/// How [`from_pml_opts`] builds the tables.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// First `event_id` (ids are `id_base + event index`, unique over several inputs).
+    pub id_base: u64,
+    /// Which frames to keep.
+    pub frames: FrameScope,
+}
+
 #[derive(Default)]
-struct EventCols {
+struct EventCols<'p> {
     event_id: Vec<u64>,
     time: Vec<i64>,
     pid: Vec<u32>,
     tid: Vec<u32>,
-    process_name: Vec<String>,
-    user: Vec<String>,
-    integrity: Vec<String>,
+    process_name: Vec<&'p str>,
+    user: Vec<&'p str>,
+    integrity: Vec<&'p str>,
     class: Vec<&'static str>,
-    operation: Vec<String>,
+    operation: Vec<Cow<'static, str>>,
     path: Vec<String>,
     status: Vec<u32>,
-    status_name: Vec<String>,
+    status_name: Vec<Cow<'static, str>>,
     duration_ns: Vec<i64>,
     detail: Vec<String>,
     category: Vec<&'static str>,
@@ -81,82 +120,136 @@ struct EventCols {
     f_stack: Vec<u64>,
     f_depth: Vec<u32>,
     f_addr: Vec<u64>,
-    f_module: Vec<Option<String>>,
+    f_module: Vec<Option<&'p str>>,
     f_offset: Vec<Option<u64>>,
     f_kernel: Vec<bool>,
 }
 
-impl EventCols {
-    fn append(&mut self, o: EventCols) {
-        macro_rules! ext {
-            ($($f:ident),*) => { $( self.$f.extend(o.$f); )* };
+/// Per-thread windows `[start, end]` (FILETIME, inclusive) of the failures whose events keep
+/// their whole stack ([`FrameScope::Focused`]), sorted by start.
+struct Windows {
+    by_tid: HashMap<u32, Vec<(u64, u64)>>,
+}
+
+impl Windows {
+    /// One pass over the event headers (no detail decoding).
+    fn scan(pml: &Pml, failure: fn(u32) -> bool) -> Windows {
+        let n = pml.event_count();
+        let chunks = n.div_ceil(CHUNK);
+        let mut by_tid: HashMap<u32, Vec<(u64, u64)>> = HashMap::new();
+        for batch in (0..chunks).step_by(BATCH_CHUNKS) {
+            let last = (batch + BATCH_CHUNKS).min(chunks);
+            let found: Vec<(u32, u64, u64)> = (batch..last)
+                .into_par_iter()
+                .flat_map_iter(|k| {
+                    (k * CHUNK..((k + 1) * CHUNK).min(n)).filter_map(|i| {
+                        let ev = pml.event(i)?;
+                        failure(ev.result)
+                            .then(|| (ev.tid, ev.time, ev.time.saturating_add(ev.duration)))
+                    })
+                })
+                .collect();
+            for (tid, a, b) in found {
+                by_tid.entry(tid).or_default().push((a, b));
+            }
+            // The header pass touched every record: let its pages go (see `Pml::release`).
+            let upto = pml
+                .event_offset(last * CHUNK)
+                .map_or(usize::MAX, |o| o as usize);
+            pml.release(0, upto);
         }
-        ext!(
-            event_id,
-            time,
-            pid,
-            tid,
-            process_name,
-            user,
-            integrity,
-            class,
-            operation,
-            path,
-            status,
-            status_name,
-            duration_ns,
-            detail,
-            category,
-            stack_id,
-            f_stack,
-            f_depth,
-            f_addr,
-            f_module,
-            f_offset,
-            f_kernel
-        );
+        for w in by_tid.values_mut() {
+            w.sort_unstable();
+        }
+        Windows { by_tid }
+    }
+
+    /// Does an event of `tid` starting at `time` fall inside one of the thread's windows?
+    fn contains(&self, tid: u32, time: u64) -> bool {
+        let Some(w) = self.by_tid.get(&tid) else {
+            return false;
+        };
+        // Windows starting at or before `time`; any of them may still be open.
+        w[..w.partition_point(|&(a, _)| a <= time)]
+            .iter()
+            .any(|&(_, b)| time <= b)
     }
 }
 
-fn decode_chunk(pml: &Pml, range: std::ops::Range<usize>, id_base: u64) -> EventCols {
+/// The frame filter of one build.
+enum Keep {
+    All,
+    Focused {
+        /// `[base, end)` of the System process's modules named in [`FrameScope::Focused`],
+        /// sorted (candidate drivers are kernel modules).
+        ranges: Vec<(u64, u64)>,
+        failure: fn(u32) -> bool,
+        windows: Windows,
+    },
+}
+
+impl Keep {
+    /// Is kernel address `addr` inside one of the kept modules?
+    fn in_kept_module(ranges: &[(u64, u64)], addr: u64) -> bool {
+        let k = ranges.partition_point(|r| r.0 <= addr);
+        k > 0 && addr < ranges[k - 1].1
+    }
+}
+
+fn decode_chunk<'p>(
+    pml: &'p Pml,
+    resolver: &FrameResolver<'p>,
+    keep: &Keep,
+    range: std::ops::Range<usize>,
+    id_base: u64,
+) -> EventCols<'p> {
     let mut c = EventCols::default();
     let is64 = pml.header.is_64bit;
     for i in range {
         let Some(ev) = pml.event(i) else { continue };
         let d = detail::decode(pml, &ev);
-        let p: Option<&Process> = pml.process(ev.process_index);
+        let p: Option<&'p Process> = pml.process(ev.process_index);
         let id = id_base + i as u64;
         c.event_id.push(id);
         c.time.push(filetime_to_unix_ns(ev.time));
         c.pid.push(p.map_or(0, |p| p.pid));
         c.tid.push(ev.tid);
-        c.process_name
-            .push(p.map(|p| p.name.clone()).unwrap_or_default());
-        c.user.push(p.map(|p| p.user.clone()).unwrap_or_default());
-        c.integrity
-            .push(p.map(|p| p.integrity.clone()).unwrap_or_default());
+        c.process_name.push(p.map_or("", |p| p.name.as_str()));
+        c.user.push(p.map_or("", |p| p.user.as_str()));
+        c.integrity.push(p.map_or("", |p| p.integrity.as_str()));
         c.class.push(class_name(ev.class));
-        c.operation.push(d.operation.into_owned());
+        c.operation.push(d.operation);
         c.path.push(d.path);
         c.status.push(ev.result);
-        c.status_name.push(status_text(ev.result).into_owned());
+        c.status_name.push(status_text(ev.result));
         c.duration_ns
             .push(i64::try_from(ev.duration.saturating_mul(100)).unwrap_or(i64::MAX));
         c.detail.push(d.detail);
         c.category.push(d.category);
-        if ev.stack_depth > 0 {
-            c.stack_id.push(Some(id));
-            for (depth, addr) in ev.stack(is64).enumerate() {
-                let m = pml.resolve_frame(p, addr);
-                c.f_stack.push(id);
-                c.f_depth.push(depth as u32);
-                c.f_addr.push(addr);
-                c.f_module.push(m.map(|m| m.name().to_string()));
-                c.f_offset.push(m.map(|m| addr - m.base));
-                c.f_kernel.push(pml.is_kernel_address(addr));
-            }
-        } else {
+        if ev.stack_depth == 0 {
             c.stack_id.push(None);
+            continue;
+        }
+        c.stack_id.push(Some(id));
+        let whole = match keep {
+            Keep::All => None,
+            Keep::Focused {
+                failure, windows, ..
+            } => Some(failure(ev.result) || windows.contains(ev.tid, ev.time)),
+        };
+        for (depth, addr) in ev.stack(is64).enumerate() {
+            if let (Some(false), Keep::Focused { ranges, .. }) = (whole, keep) {
+                if !pml.is_kernel_address(addr) || !Keep::in_kept_module(ranges, addr) {
+                    continue;
+                }
+            }
+            let m = resolver.resolve(ev.process_index, addr);
+            c.f_stack.push(id);
+            c.f_depth.push(depth as u32);
+            c.f_addr.push(addr);
+            c.f_module.push(m.map(|m| m.name()));
+            c.f_offset.push(m.map(|m| addr - m.base));
+            c.f_kernel.push(pml.is_kernel_address(addr));
         }
     }
     c
@@ -184,54 +277,38 @@ fn str_col(name: &str, v: Vec<String>) -> Column {
     Series::new(name.into(), v).into()
 }
 
-/// Build the tables of one PML. Event ids are `id_base + event index`; `source` is the file
-/// name. Errors only when polars refuses a column (not expected).
-pub fn from_pml(pml: &Pml) -> PolarsResult<Tables> {
-    from_pml_with_base(pml, 0)
+/// A String column from borrowed text (no per-row allocation).
+fn text_col<S: AsRef<str>>(name: &str, v: &[S]) -> Column {
+    StringChunked::from_iter_values(name.into(), v.iter().map(AsRef::as_ref))
+        .into_series()
+        .into()
 }
 
-/// As [`from_pml`], numbering events from `id_base` (to keep ids unique over several inputs).
-pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
-    let n = pml.event_count();
-    let source = pml
-        .path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // The file's SHA-256 (provenance) is computed while the events decode.
-    let (sha256, chunks) = rayon::join(
-        || sha256_hex(pml.bytes()),
-        || -> Vec<EventCols> {
-            (0..n.div_ceil(CHUNK))
-                .into_par_iter()
-                .map(|k| decode_chunk(pml, k * CHUNK..((k + 1) * CHUNK).min(n), id_base))
-                .collect()
-        },
-    );
-    let mut c = EventCols::default();
-    for ch in chunks {
-        c.append(ch);
-    }
+/// One chunk's `events` and `frames` rows as DataFrames (built in the worker, so the chunk's
+/// vectors are freed before the next chunk is decoded).
+fn chunk_frames(c: EventCols, source: &str) -> PolarsResult<(DataFrame, DataFrame)> {
     let rows = c.event_id.len();
     let events = DataFrame::new(
         rows,
         vec![
             Series::new("event_id".into(), c.event_id).into(),
-            str_col("source", vec![source.clone(); rows]),
+            StringChunked::full("source".into(), source, rows)
+                .into_series()
+                .into(),
             utc_ns("time_utc", c.time.into_iter().map(Some).collect())?,
             Series::new("pid".into(), c.pid).into(),
             Series::new("tid".into(), c.tid).into(),
-            str_col("process_name", c.process_name),
-            str_col("user", c.user),
-            str_col("integrity", c.integrity),
-            Series::new("class".into(), c.class).into(),
-            str_col("operation", c.operation),
-            str_col("path", c.path),
+            text_col("process_name", &c.process_name),
+            text_col("user", &c.user),
+            text_col("integrity", &c.integrity),
+            text_col("class", &c.class),
+            text_col("operation", &c.operation),
+            text_col("path", &c.path),
             Series::new("status".into(), c.status).into(),
-            str_col("status_name", c.status_name),
+            text_col("status_name", &c.status_name),
             Series::new("duration_ns".into(), c.duration_ns).into(),
-            str_col("detail", c.detail),
-            Series::new("category".into(), c.category).into(),
+            text_col("detail", &c.detail),
+            text_col("category", &c.category),
             Series::new("stack_id".into(), c.stack_id).into(),
         ],
     )?;
@@ -246,6 +323,98 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
             Series::new("kernel".into(), c.f_kernel).into(),
         ],
     )?;
+    Ok((events, frames))
+}
+
+/// Build the tables of one PML with every frame. Event ids are the event indexes; `source` is
+/// the file name. Errors only when polars refuses a column (not expected).
+pub fn from_pml(pml: &Pml) -> PolarsResult<Tables> {
+    from_pml_opts(pml, &BuildOptions::default())
+}
+
+/// As [`from_pml`], numbering events from `id_base` (to keep ids unique over several inputs).
+pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
+    from_pml_opts(
+        pml,
+        &BuildOptions {
+            id_base,
+            ..Default::default()
+        },
+    )
+}
+
+/// Build the tables of one PML with `opts`. Events are decoded in parallel in chunks of
+/// [`CHUNK`]; each chunk becomes a chunk of the DataFrames (no copy of the whole table).
+pub fn from_pml_opts(pml: &Pml, opts: &BuildOptions) -> PolarsResult<Tables> {
+    let n = pml.event_count();
+    let id_base = opts.id_base;
+    let source = pml
+        .path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let resolver = FrameResolver::new(pml);
+    let keep = match &opts.frames {
+        FrameScope::All => Keep::All,
+        FrameScope::Focused { modules, failure } => {
+            let mut ranges: Vec<(u64, u64)> = pml
+                .system_process()
+                .map(|p| &p.modules[..])
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| modules.contains(&m.name().to_ascii_lowercase()))
+                .map(|m| (m.base, m.base.saturating_add(u64::from(m.size))))
+                .collect();
+            ranges.sort_unstable();
+            Keep::Focused {
+                ranges,
+                failure: *failure,
+                windows: Windows::scan(pml, *failure),
+            }
+        }
+    };
+    // Batches of chunks in file order: the SHA-256 of the batch's bytes (provenance) is
+    // computed while its events decode, then its pages are released (`Pml::release`), so a
+    // multi-GB capture is never resident as a whole.
+    let chunks = n.div_ceil(CHUNK);
+    let bytes = pml.bytes();
+    let mut hasher = sha2::Sha256::default();
+    let mut hashed = 0usize;
+    let (mut events, mut frames) = chunk_frames(EventCols::default(), &source)?;
+    for batch in (0..chunks).step_by(BATCH_CHUNKS) {
+        let last = (batch + BATCH_CHUNKS).min(chunks);
+        // Hash up to the first record of the next batch (the whole file after the last one).
+        let upto = match pml.event_offset(last * CHUNK) {
+            Some(o) => usize::try_from(o).unwrap_or(usize::MAX).min(bytes.len()),
+            None => bytes.len(),
+        }
+        .max(hashed);
+        let (_, decoded) = rayon::join(
+            || sha2::Digest::update(&mut hasher, &bytes[hashed..upto]),
+            || -> PolarsResult<Vec<(DataFrame, DataFrame)>> {
+                (batch..last)
+                    .into_par_iter()
+                    .map(|k| {
+                        let range = k * CHUNK..((k + 1) * CHUNK).min(n);
+                        chunk_frames(decode_chunk(pml, &resolver, &keep, range, id_base), &source)
+                    })
+                    .collect()
+            },
+        );
+        for (e, f) in decoded? {
+            events.vstack_mut_owned(e)?;
+            frames.vstack_mut_owned(f)?;
+        }
+        pml.release(0, upto);
+        hashed = upto;
+    }
+    sha2::Digest::update(&mut hasher, &bytes[hashed..]);
+    pml.release(0, bytes.len());
+    let sha256: String = sha2::Digest::finalize(hasher)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let rows = events.height();
     let modules = modules_df(pml, &source)?;
     let processes = processes_df(pml, &source)?;
     let info = InputInfo {
@@ -277,7 +446,8 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
     })
 }
 
-fn modules_df(pml: &Pml, source: &str) -> PolarsResult<DataFrame> {
+/// The `modules` table of `pml` (one row per module per process; `tables/mod.rs`).
+pub fn modules_df(pml: &Pml, source: &str) -> PolarsResult<DataFrame> {
     let mut pid = Vec::new();
     let (mut base, mut size) = (Vec::new(), Vec::new());
     let (mut path, mut name, mut company, mut version, mut desc) =

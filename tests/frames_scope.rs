@@ -1,0 +1,90 @@
+//! `analyze` builds only the frames the verdict reads (`FrameScope::Focused`: whole stacks of
+//! denials and of what their threads did while they ran, candidate drivers' frames
+//! everywhere). These tests hold it to the full build: the same verdict, to the last evidence
+//! item, supporting event and confidence, on the case-A sample and every corpus capture.
+
+mod common;
+
+use fltblame::input::{load_with, LoadOptions};
+use std::path::PathBuf;
+
+fn load(path: PathBuf, focused: bool) -> fltblame::tables::Tables {
+    let opts = LoadOptions {
+        focused_frames: focused,
+        ..Default::default()
+    };
+    load_with(&[path.clone()], &opts).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+}
+
+/// Verdict JSON and the named/first suspect's activity (the report's timeline), both ways.
+fn compare(path: PathBuf) -> (usize, usize) {
+    let all = load(path.clone(), false);
+    let focused = load(path.clone(), true);
+    assert_eq!(all.events.height(), focused.events.height());
+    let v_all = fltblame::verdict::analyze(&all).unwrap();
+    let v_focused = fltblame::verdict::analyze(&focused).unwrap();
+    assert_eq!(
+        serde_json::to_value(&v_all).unwrap(),
+        serde_json::to_value(&v_focused).unwrap(),
+        "{}: verdicts differ",
+        path.display()
+    );
+    for s in &v_all.suspects {
+        let a = fltblame::report::model::driver_activity(&all, &s.driver).unwrap();
+        let f = fltblame::report::model::driver_activity(&focused, &s.driver).unwrap();
+        let ids = |v: &[fltblame::report::model::Activity]| {
+            v.iter().map(|a| a.event_id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&a),
+            ids(&f),
+            "{}: activity of {}",
+            path.display(),
+            s.driver
+        );
+    }
+    (all.frames.height(), focused.frames.height())
+}
+
+#[test]
+fn case_a_same_verdict_with_focused_frames() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/case-a-amdk8");
+    let (all, focused) = compare(dir);
+    assert!(focused < all, "{focused} of {all} frames kept");
+}
+
+#[test]
+fn corpus_same_verdict_with_focused_frames() {
+    let mut kept = Vec::new();
+    for stem in common::PML_STEMS {
+        let (all, focused) = compare(common::corpus_pml(stem));
+        assert!(focused <= all, "{stem}: {focused} of {all} frames kept");
+        kept.push(format!("{stem}: {focused}/{all}"));
+    }
+    // Tests64bitUTC has 32 denials and ~1.9 M frames: far fewer rows are kept.
+    let (all, focused) = compare(common::corpus_pml("CompressedLogfileTests64bitUTC"));
+    assert!(focused * 10 < all, "{focused} of {all}: {kept:?}");
+}
+
+/// Every focused frame row is a row of the full table (a subset, never an invention).
+#[test]
+fn focused_frames_are_a_subset() {
+    use polars::prelude::*;
+    let path = common::corpus_pml("CompressedLogfileTests64bitUTC");
+    let all = load(path.clone(), false).frames;
+    let focused = load(path, true).frames;
+    let keys = ["stack_id", "depth"];
+    let joined = focused
+        .clone()
+        .lazy()
+        .join(
+            all.lazy(),
+            keys.map(col),
+            keys.map(col),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("address").eq(col("address_right")))
+        .collect()
+        .unwrap();
+    assert_eq!(joined.height(), focused.height());
+}
