@@ -234,11 +234,74 @@ fn progress_spinner(what: &str) -> ProgressBar {
     pb
 }
 
+/// `events` or `frames` of one PML capture, streamed to Parquet one row group per chunk of
+/// events, so memory stays bounded whatever the capture's size.
+fn export_parquet_streamed(
+    file: &std::path::Path,
+    table: &str,
+    sink: &mut dyn Write,
+) -> Result<()> {
+    use fltblame::tables::build::{stream_pml, BuildOptions, FrameScope};
+    use polars::prelude::{ParquetCompression, ParquetWriter};
+    let pml = fltblame::pml::Pml::open(file)?;
+    let frames = table == "frames";
+    let opts = BuildOptions {
+        frames: if frames {
+            FrameScope::All
+        } else {
+            FrameScope::None
+        },
+        ..Default::default()
+    };
+    let pb = progress_bar(pml.event_count() as u64, "writing Parquet");
+    let mut writer = None;
+    let mut spare: Option<&mut dyn Write> = Some(sink);
+    let mut done = 0u64;
+    stream_pml(&pml, &opts, &mut |e, f| {
+        let df = if frames { f } else { e };
+        done += 1;
+        pb.set_position(done * fltblame::tables::build::CHUNK as u64);
+        let w = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(
+                ParquetWriter::new(spare.take().expect("the sink is taken once"))
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(df.schema())?,
+            ),
+        };
+        w.write_batch(&df)
+    })
+    .with_context(|| format!("{}: writing Parquet", file.display()))?;
+    match writer {
+        Some(w) => {
+            w.finish()?;
+        }
+        // No event: write the empty table through the whole-table path.
+        None => {
+            let t = fltblame::tables::build::from_pml_opts(&pml, &opts)?;
+            let mut df = if frames { t.frames } else { t.events };
+            let sink = spare.take().expect("no writer took the sink");
+            fltblame::export::write_parquet(&mut df, sink)?;
+        }
+    }
+    pb.finish_and_clear();
+    Ok(())
+}
+
 fn export_parquet(
     file: &std::path::Path,
     table: &str,
     out: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
+    let streamable = matches!(table, "events" | "frames")
+        && file.is_file()
+        && fltblame::input::sniff(file)? == fltblame::input::Kind::Pml;
+    if streamable {
+        let mut sink = parquet_sink(out)?;
+        export_parquet_streamed(file, table, &mut sink)?;
+        sink.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let catalog = fltblame::query::Catalog::load(&[file.to_path_buf()])?;
     let mut df = catalog
         .get(table)
@@ -249,7 +312,15 @@ fn export_parquet(
             )
         })?
         .clone();
-    let mut sink: Box<dyn Write> = match out {
+    let mut sink = parquet_sink(out)?;
+    export::write_parquet(&mut df, &mut sink)?;
+    sink.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-o FILE`, or standard output when it is not a terminal (Parquet is binary).
+fn parquet_sink(out: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
+    Ok(match out {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
         )),
@@ -257,10 +328,7 @@ fn export_parquet(
             anyhow::bail!("Parquet is binary: give -o FILE.parquet (or redirect standard output)")
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    export::write_parquet(&mut df, &mut sink)?;
-    sink.flush()?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// True when `path` starts like an ETL trace (unreadable files are left to the PML path, which

@@ -75,6 +75,8 @@ pub enum FrameScope {
     /// Every frame of every stacked event (what `query` and `export --table frames` show).
     #[default]
     All,
+    /// No frames (`stack_id` is still set): `export --table events`.
+    None,
     /// What `analyze` reads, without a row per frame of the whole capture: every frame of the
     /// events of interest — a failure whose status `failure` accepts, and every operation the
     /// same thread started while that failure ran (start in `[start, start + duration]`, both
@@ -179,6 +181,7 @@ impl Windows {
 /// The frame filter of one build.
 enum Keep {
     All,
+    None,
     Focused {
         /// `[base, end)` of the System process's modules named in [`FrameScope::Focused`],
         /// sorted (candidate drivers are kernel modules).
@@ -232,6 +235,7 @@ fn decode_chunk<'p>(
         }
         c.stack_id.push(Some(id));
         let whole = match keep {
+            Keep::None => continue,
             Keep::All => None,
             Keep::Focused {
                 failure, windows, ..
@@ -326,6 +330,106 @@ fn chunk_frames(c: EventCols, source: &str) -> PolarsResult<(DataFrame, DataFram
     Ok((events, frames))
 }
 
+/// The frame filter of `scope` for `pml` (the focused scope scans the event headers once).
+fn keep_for(pml: &Pml, scope: &FrameScope) -> Keep {
+    match scope {
+        FrameScope::All => Keep::All,
+        FrameScope::None => Keep::None,
+        FrameScope::Focused { modules, failure } => {
+            let mut ranges: Vec<(u64, u64)> = pml
+                .system_process()
+                .map(|p| &p.modules[..])
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| modules.contains(&m.name().to_ascii_lowercase()))
+                .map(|m| (m.base, m.base.saturating_add(u64::from(m.size))))
+                .collect();
+            ranges.sort_unstable();
+            Keep::Focused {
+                ranges,
+                failure: *failure,
+                windows: Windows::scan(pml, *failure),
+            }
+        }
+    }
+}
+
+/// Decode every event of `pml` in batches of chunks in file order and hand each chunk's
+/// `events` and `frames` rows to `sink`, in event order. The SHA-256 of each batch's bytes
+/// (provenance) is computed while its events decode, then its pages are released
+/// (`Pml::release`), so a multi-GB capture is never resident as a whole. Returns the file's
+/// SHA-256, lower-case hex.
+fn stream_batches(
+    pml: &Pml,
+    resolver: &FrameResolver,
+    keep: &Keep,
+    id_base: u64,
+    source: &str,
+    sink: &mut dyn FnMut(DataFrame, DataFrame) -> PolarsResult<()>,
+) -> PolarsResult<String> {
+    let n = pml.event_count();
+    let chunks = n.div_ceil(CHUNK);
+    let bytes = pml.bytes();
+    let mut hasher = sha2::Sha256::default();
+    let mut hashed = 0usize;
+    for batch in (0..chunks).step_by(BATCH_CHUNKS) {
+        let last = (batch + BATCH_CHUNKS).min(chunks);
+        // Hash up to the first record of the next batch (the whole file after the last one).
+        let upto = match pml.event_offset(last * CHUNK) {
+            Some(o) => usize::try_from(o).unwrap_or(usize::MAX).min(bytes.len()),
+            None => bytes.len(),
+        }
+        .max(hashed);
+        let (_, decoded) = rayon::join(
+            || sha2::Digest::update(&mut hasher, &bytes[hashed..upto]),
+            || -> PolarsResult<Vec<(DataFrame, DataFrame)>> {
+                (batch..last)
+                    .into_par_iter()
+                    .map(|k| {
+                        let range = k * CHUNK..((k + 1) * CHUNK).min(n);
+                        chunk_frames(decode_chunk(pml, resolver, keep, range, id_base), source)
+                    })
+                    .collect()
+            },
+        );
+        for (e, f) in decoded? {
+            sink(e, f)?;
+        }
+        pml.release(0, upto);
+        hashed = upto;
+    }
+    sha2::Digest::update(&mut hasher, &bytes[hashed..]);
+    pml.release(0, bytes.len());
+    Ok(sha2::Digest::finalize(hasher)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Stream the `events` and `frames` rows of `pml` to `sink` chunk by chunk ([`CHUNK`] events,
+/// in event order; same columns as [`from_pml_opts`] builds) without holding the tables:
+/// `export --format parquet` of a multi-GB capture writes one row group per chunk. Returns the
+/// number of events. Errors: what `sink` or polars returns.
+pub fn stream_pml(
+    pml: &Pml,
+    opts: &BuildOptions,
+    sink: &mut dyn FnMut(DataFrame, DataFrame) -> PolarsResult<()>,
+) -> PolarsResult<u64> {
+    let source = pml
+        .path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let resolver = FrameResolver::new(pml);
+    let keep = keep_for(pml, &opts.frames);
+    let mut rows = 0u64;
+    stream_batches(pml, &resolver, &keep, opts.id_base, &source, &mut |e, f| {
+        rows += e.height() as u64;
+        sink(e, f)
+    })?;
+    Ok(rows)
+}
+
 /// Build the tables of one PML with every frame. Event ids are the event indexes; `source` is
 /// the file name. Errors only when polars refuses a column (not expected).
 pub fn from_pml(pml: &Pml) -> PolarsResult<Tables> {
@@ -354,66 +458,13 @@ pub fn from_pml_opts(pml: &Pml, opts: &BuildOptions) -> PolarsResult<Tables> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let resolver = FrameResolver::new(pml);
-    let keep = match &opts.frames {
-        FrameScope::All => Keep::All,
-        FrameScope::Focused { modules, failure } => {
-            let mut ranges: Vec<(u64, u64)> = pml
-                .system_process()
-                .map(|p| &p.modules[..])
-                .unwrap_or_default()
-                .iter()
-                .filter(|m| modules.contains(&m.name().to_ascii_lowercase()))
-                .map(|m| (m.base, m.base.saturating_add(u64::from(m.size))))
-                .collect();
-            ranges.sort_unstable();
-            Keep::Focused {
-                ranges,
-                failure: *failure,
-                windows: Windows::scan(pml, *failure),
-            }
-        }
-    };
-    // Batches of chunks in file order: the SHA-256 of the batch's bytes (provenance) is
-    // computed while its events decode, then its pages are released (`Pml::release`), so a
-    // multi-GB capture is never resident as a whole.
-    let chunks = n.div_ceil(CHUNK);
-    let bytes = pml.bytes();
-    let mut hasher = sha2::Sha256::default();
-    let mut hashed = 0usize;
+    let keep = keep_for(pml, &opts.frames);
     let (mut events, mut frames) = chunk_frames(EventCols::default(), &source)?;
-    for batch in (0..chunks).step_by(BATCH_CHUNKS) {
-        let last = (batch + BATCH_CHUNKS).min(chunks);
-        // Hash up to the first record of the next batch (the whole file after the last one).
-        let upto = match pml.event_offset(last * CHUNK) {
-            Some(o) => usize::try_from(o).unwrap_or(usize::MAX).min(bytes.len()),
-            None => bytes.len(),
-        }
-        .max(hashed);
-        let (_, decoded) = rayon::join(
-            || sha2::Digest::update(&mut hasher, &bytes[hashed..upto]),
-            || -> PolarsResult<Vec<(DataFrame, DataFrame)>> {
-                (batch..last)
-                    .into_par_iter()
-                    .map(|k| {
-                        let range = k * CHUNK..((k + 1) * CHUNK).min(n);
-                        chunk_frames(decode_chunk(pml, &resolver, &keep, range, id_base), &source)
-                    })
-                    .collect()
-            },
-        );
-        for (e, f) in decoded? {
-            events.vstack_mut_owned(e)?;
-            frames.vstack_mut_owned(f)?;
-        }
-        pml.release(0, upto);
-        hashed = upto;
-    }
-    sha2::Digest::update(&mut hasher, &bytes[hashed..]);
-    pml.release(0, bytes.len());
-    let sha256: String = sha2::Digest::finalize(hasher)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = stream_batches(pml, &resolver, &keep, id_base, &source, &mut |e, f| {
+        events.vstack_mut_owned(e)?;
+        frames.vstack_mut_owned(f)?;
+        Ok(())
+    })?;
     let rows = events.height();
     let modules = modules_df(pml, &source)?;
     let processes = processes_df(pml, &source)?;
