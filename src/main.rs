@@ -32,8 +32,9 @@ enum Cmd {
         /// WindowsUpdate.log, .evtx, fltmc output), or a collector's folder / .zip / .gz / .zst.
         #[arg(required_unless_present = "fleet", conflicts_with = "fleet")]
         inputs: Vec<PathBuf>,
-        /// Many incidents: each capture file or folder of captures in DIR is one machine,
-        /// analyzed in parallel; writes fleet.parquet, fleet.html and a report per machine.
+        /// Many incidents: each folder, archive (.zip/.gz/.zst) or single capture, trace or
+        /// log in DIR is one machine, analyzed in parallel; writes fleet.parquet, fleet.html
+        /// and a report per machine.
         #[arg(long, value_name = "DIR")]
         fleet: Option<PathBuf>,
         /// Folder for verdict.json and report.html (created if missing).
