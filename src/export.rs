@@ -9,6 +9,10 @@ use crate::pml::{detail, Pml};
 use rayon::prelude::*;
 use std::io::Write;
 
+/// A rewrite applied to every text field before it is written (`--redact`:
+/// [`crate::redact::Redactor::rewrite_in_place`]).
+pub type Rewrite<'a> = &'a (dyn Fn(&mut String) + Sync);
+
 /// Events rendered per parallel work item.
 const CHUNK: usize = 2048;
 
@@ -30,6 +34,17 @@ pub fn write_csv(
     out: &mut dyn Write,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<()> {
+    write_csv_with(pml, cols, out, progress, None)
+}
+
+/// [`write_csv`] with `rewrite` applied to every field of every row (the header stays).
+pub fn write_csv_with(
+    pml: &Pml,
+    cols: CsvColumns,
+    out: &mut dyn Write,
+    progress: &(dyn Fn(u64) + Sync),
+    rewrite: Option<Rewrite>,
+) -> std::io::Result<()> {
     let order: Vec<usize> = match cols {
         CsvColumns::Default => (0..7).collect(),
         CsvColumns::All => (0..27).collect(),
@@ -46,7 +61,11 @@ pub fn write_csv(
     let first = pml.first_time();
     each_chunk(pml, out, progress, |i, buf| {
         if let Some(ev) = pml.event(i) {
-            push_csv_record(buf, &render(pml, &ev, first), &order);
+            let mut row = render(pml, &ev, first);
+            if let Some(f) = rewrite {
+                row.iter_mut().for_each(f);
+            }
+            push_csv_record(buf, &row, &order);
         }
     })
 }
@@ -59,6 +78,16 @@ pub fn write_jsonl(
     out: &mut dyn Write,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<()> {
+    write_jsonl_with(pml, out, progress, None)
+}
+
+/// [`write_jsonl`] with `rewrite` applied to every text value (names, paths, detail, modules).
+pub fn write_jsonl_with(
+    pml: &Pml,
+    out: &mut dyn Write,
+    progress: &(dyn Fn(u64) + Sync),
+    rewrite: Option<Rewrite>,
+) -> std::io::Result<()> {
     let is64 = pml.header.is_64bit;
     each_chunk(pml, out, progress, |i, buf| {
         let Some(ev) = pml.event(i) else { return };
@@ -70,7 +99,7 @@ pub fn write_jsonl(
                 let m = pml.resolve_frame(p, a);
                 serde_json::json!({
                     "address": format!("0x{a:x}"),
-                    "module": m.map(|m| m.name()),
+                    "module": m.map(|m| fixed(m.name(), rewrite)),
                     "offset": m.map(|m| format!("0x{:x}", a - m.base)),
                     "kernel": pml.is_kernel_address(a),
                 })
@@ -80,24 +109,36 @@ pub fn write_jsonl(
             "event_id": i,
             "time_utc": iso_utc(ev.time),
             "time_ns": filetime_to_unix_ns(ev.time),
-            "process_name": p.map(|p| p.name.as_str()),
+            "process_name": p.map(|p| fixed(&p.name, rewrite)),
             "pid": p.map(|p| p.pid),
             "tid": ev.tid,
-            "user": p.map(|p| p.user.as_str()),
+            "user": p.map(|p| fixed(&p.user, rewrite)),
             "integrity": p.map(|p| p.integrity.as_str()),
             "class": detail::class_name(ev.class),
             "operation": d.operation,
-            "path": d.path,
+            "path": fixed(&d.path, rewrite),
             "result": crate::pml::text::status_text(ev.result),
             "status": format!("0x{:08X}", ev.result),
             "duration_ns": ev.duration.saturating_mul(100),
-            "detail": d.detail,
+            "detail": fixed(&d.detail, rewrite),
             "category": d.category,
             "stack": stack,
         });
         buf.push_str(&v.to_string());
         buf.push('\n');
     })
+}
+
+/// `s`, rewritten when a rewrite is given.
+fn fixed<'a>(s: &'a str, rewrite: Option<Rewrite>) -> std::borrow::Cow<'a, str> {
+    match rewrite {
+        None => std::borrow::Cow::Borrowed(s),
+        Some(f) => {
+            let mut o = s.to_string();
+            f(&mut o);
+            std::borrow::Cow::Owned(o)
+        }
+    }
 }
 
 fn each_chunk(

@@ -1,10 +1,17 @@
 //! `fltblame analyze --fleet DIR`: many machines at once. Each entry of DIR is one machine: a
-//! capture file (`.pml`, detected by content) or a folder of captures (archives come later).
-//! Machines are analyzed in parallel (rayon); each gets its own `verdict.json` and `report.html`
-//! under `OUT/<machine>/`, and the fleet gets `fleet.parquet` (one row per machine, for DuckDB,
-//! Spark, DataFusion) and `fleet.html` (a self-contained summary table).
+//! folder (nested folders too) or an archive (`.zip`, `.gz`, `.zst`) of what `analyze` reads
+//! ([`crate::intake`]: PML captures, ETL traces, servicing logs, event logs, fltmc output), or a
+//! single such file. Machines are analyzed in parallel (rayon); each gets its own `verdict.json`
+//! and `report.html` under `OUT/<machine>/`, and the fleet gets `fleet.parquet` (one row per
+//! machine, for DuckDB, Spark, DataFusion) and `fleet.html` (a self-contained summary table).
 //!
-//! `fleet.parquet` columns: `machine` (String), `inputs` (UInt32, capture files read), `events`
+//! With [`FleetOptions::redact`] every machine is redacted as `analyze --redact` does (tokens
+//! are per machine: each machine is its own run); a machine name holding one of its names
+//! becomes `machine-N` (N its place in the sorted list), and the fleet folder's profile segment
+//! and skipped file names are rewritten too.
+//!
+//! `fleet.parquet` columns: `machine` (String), `inputs` (UInt32, input files read: captures,
+//! traces and logs, archive members counted one by one), `events`
 //! (UInt64), `conclusion` (String: `filter`, `no_filter`, `undetermined`, or `error` when the
 //! machine's inputs could not be read), `driver` (String, null unless `filter`), `vendor`
 //! (String, null unless `filter`), `confidence` (Float64, the named driver's; null unless
@@ -12,7 +19,6 @@
 //! `denials` (UInt32), `servicing_denials` (UInt32, servicing-relevant and not ACL-plausible),
 //! `reason` (String: the verdict's one-line reason, or the error).
 
-use crate::input::{sniff, Kind};
 use crate::verdict::{Conclusion, Verdict};
 use anyhow::{bail, Context, Result};
 use polars::prelude::*;
@@ -23,10 +29,18 @@ use std::path::{Path, PathBuf};
 /// One machine of a fleet folder.
 #[derive(Clone, Debug)]
 pub struct Machine {
-    /// Name: the folder name, or the file stem of a single capture.
+    /// Name: the folder name, or the file stem of a single capture or archive.
     pub name: String,
-    /// The captures read for it (sorted).
+    /// What is read for it: its folder, or its one file (a capture, trace, log or archive),
+    /// expanded by [`crate::intake`]. Empty for a folder with no file inside.
     pub inputs: Vec<PathBuf>,
+}
+
+/// How [`run_with`] treats the machines.
+#[derive(Clone, Debug, Default)]
+pub struct FleetOptions {
+    /// Redact every output (`--redact`, [`crate::redact`]).
+    pub redact: bool,
 }
 
 /// One machine's result.
@@ -75,13 +89,47 @@ pub struct FleetResult {
     pub seconds: f64,
 }
 
-/// A file a machine's analysis reads: a PML by content, or named `.pml` / `.pmb` (so that a
-/// damaged capture or a raw boot log is reported with its machine rather than ignored).
-fn is_capture(p: &Path) -> bool {
-    p.is_file()
-        && (matches!(sniff(p), Ok(Kind::Pml))
-            || p.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("pml") || e.eq_ignore_ascii_case("pmb")))
+/// A file that is a machine of its own: anything [`crate::intake`] reads, judged by content
+/// (a PML capture, an ETL trace, a servicing log / event log / fltmc listing, a `.zip` / `.gz` /
+/// `.zst` archive), or named `.pml` / `.pmb` / `.etl` (so that a damaged capture or a raw boot
+/// log is reported with its machine rather than ignored).
+fn is_input(p: &Path) -> bool {
+    if !p.is_file() {
+        return false;
+    }
+    if p.extension().is_some_and(|e| {
+        ["pml", "pmb", "etl"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    }) {
+        return true;
+    }
+    let mut head = Vec::with_capacity(crate::logs::SNIFF_BYTES);
+    let read = std::fs::File::open(p).and_then(|f| {
+        use std::io::Read;
+        f.take(crate::logs::SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+    });
+    if read.is_err() {
+        return false;
+    }
+    let archive = head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(&[0x1F, 0x8B])
+        || head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+    archive || crate::intake::kind_of(&p.display().to_string(), &head).is_some()
+}
+
+/// True when `dir` holds a file somewhere below it (hidden entries aside).
+fn has_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(|e| e.ok().map(|e| e.path())).any(|p| {
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            !hidden && (p.is_file() || (p.is_dir() && has_file(&p)))
+        })
+    })
 }
 
 /// The machines of `dir` (sorted by name) and the entries skipped. Every subfolder is a machine
@@ -111,17 +159,12 @@ pub fn machines(dir: &Path, exclude: Option<&Path>) -> Result<(Vec<Machine>, Vec
             continue;
         }
         if p.is_dir() {
-            let mut inputs: Vec<PathBuf> = std::fs::read_dir(&p)
-                .with_context(|| format!("{}: cannot list", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| is_capture(f))
-                .collect();
-            inputs.sort();
+            let inputs = if has_file(&p) { vec![p] } else { Vec::new() };
             out.push(Machine {
                 name: fname,
                 inputs,
             });
-        } else if is_capture(&p) {
+        } else if is_input(&p) {
             let stem = p
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -150,13 +193,13 @@ fn parse_iso_ns(s: &str) -> Option<i64> {
         .and_then(|t| t.timestamp_nanos_opt())
 }
 
-/// The fleet row of one machine's verdict.
-pub fn row_of(machine: &Machine, v: &Verdict, report_dir: String) -> MachineRow {
+/// The fleet row of one machine's verdict; `inputs` is the number of input files read.
+pub fn row_of(machine: &Machine, v: &Verdict, inputs: u32, report_dir: String) -> MachineRow {
     let named = v.named();
     let filter = v.conclusion == Conclusion::Filter;
     MachineRow {
         machine: machine.name.clone(),
-        inputs: machine.inputs.len() as u32,
+        inputs,
         events: v.counts.events as u64,
         conclusion: v.conclusion.as_str().to_string(),
         driver: if filter { v.driver.clone() } else { None },
@@ -201,24 +244,61 @@ fn safe_name(name: &str) -> String {
 }
 
 /// Analyze one machine; write its `verdict.json` and `report.html` under `out/<machine>/`.
-fn analyze_machine(m: &Machine, out: &Path) -> MachineRow {
-    let run = || -> Result<MachineRow> {
+/// With `redact`, a machine name holding one of the machine's own names (computer, user) becomes
+/// `machine-N` (N = `index` + 1), and the machine's collected names are returned for the
+/// fleet-level strings.
+fn analyze_machine(
+    m: &Machine,
+    index: usize,
+    out: &Path,
+    redact: bool,
+) -> (MachineRow, Option<crate::redact::Collector>) {
+    let mut names = None;
+    let mut shown = m.name.clone();
+    let mut run = || -> Result<MachineRow> {
         if m.inputs.is_empty() {
-            bail!("no capture inside (expected .pml files; archives come later)");
+            bail!("no capture inside (expected .pml / .etl captures, servicing logs, or an archive of them)");
         }
-        let tables = crate::input::load(&m.inputs)?;
-        let v = crate::verdict::analyze(&tables)?;
-        let sub = safe_name(&m.name);
+        // What `analyze` reads, with the frames the verdict needs (bounded on big captures).
+        let opts = crate::input::LoadOptions {
+            focused_frames: true,
+            ..Default::default()
+        };
+        let mut tables = crate::input::load_with(&m.inputs, &opts).map_err(|e| {
+            if format!("{e}").starts_with("no input found") {
+                anyhow::anyhow!("no capture inside: {e:#}")
+            } else {
+                e
+            }
+        })?;
+        let mut redaction = None;
+        if redact {
+            let c = crate::redact::collect_tables(&tables);
+            let r = c.clone().build();
+            crate::redact::apply_tables(&r, &mut tables)?;
+            redaction = Some(r.summary());
+            if r.rewrite(&m.name) != m.name {
+                shown = format!("machine-{}", index + 1);
+            }
+            names = Some(c);
+        }
+        let mut v = crate::verdict::analyze(&tables)?;
+        v.redacted = redact;
+        v.redaction = redaction;
+        let sub = safe_name(&shown);
         let dir = out.join(&sub);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;
         crate::report::write_json(&v, &dir)?;
         crate::report::write_html(&v, &tables, &dir)?;
-        Ok(row_of(m, &v, sub))
+        let read = (tables.inputs.len() + tables.logs.files.len()) as u32;
+        let mut row = row_of(m, &v, read, sub);
+        row.machine = shown.clone();
+        Ok(row)
     };
-    run().unwrap_or_else(|e| MachineRow {
-        machine: m.name.clone(),
-        inputs: m.inputs.len() as u32,
+    let row = run().unwrap_or_else(|e| MachineRow {
+        machine: shown.clone(),
+        inputs: 0,
         events: 0,
         conclusion: "error".into(),
         driver: None,
@@ -229,7 +309,8 @@ fn analyze_machine(m: &Machine, out: &Path) -> MachineRow {
         servicing_denials: 0,
         reason: format!("{e:#}"),
         report_dir: String::new(),
-    })
+    });
+    (row, names)
 }
 
 /// `fleet.parquet`'s table (schema in the module doc).
@@ -453,6 +534,11 @@ pub fn render_text(r: &FleetResult) -> String {
 /// each machine's report. Errors: `dir` is not a folder or holds no machine, `out` cannot be
 /// written. A machine whose captures cannot be read is a row with conclusion `error`.
 pub fn run(dir: &Path, out: &Path) -> Result<FleetResult> {
+    run_with(dir, out, &FleetOptions::default())
+}
+
+/// [`run`] with options (redaction).
+pub fn run_with(dir: &Path, out: &Path, opts: &FleetOptions) -> Result<FleetResult> {
     let t0 = std::time::Instant::now();
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create folder", out.display()))?;
@@ -463,7 +549,28 @@ pub fn run(dir: &Path, out: &Path) -> Result<FleetResult> {
             dir.display()
         );
     }
-    let rows: Vec<MachineRow> = ms.par_iter().map(|m| analyze_machine(m, out)).collect();
+    let mut skipped = skipped;
+    let done: Vec<(MachineRow, Option<crate::redact::Collector>)> = ms
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| analyze_machine(m, i, out, opts.redact))
+        .collect();
+    let mut all = crate::redact::Collector::new();
+    let mut rows = Vec::with_capacity(done.len());
+    for (row, names) in done {
+        all.merge(names.unwrap_or_default());
+        rows.push(row);
+    }
+    if opts.redact {
+        let r = all.build();
+        for k in &mut skipped {
+            r.rewrite_in_place(k);
+        }
+        for row in rows.iter_mut().filter(|r| r.conclusion == "error") {
+            let reason = crate::redact::redact_path(&r.rewrite(&row.reason));
+            row.reason = reason;
+        }
+    }
     let parquet = out.join("fleet.parquet");
     let mut df = fleet_frame(&rows)?;
     let mut f = std::io::BufWriter::new(
@@ -473,8 +580,13 @@ pub fn run(dir: &Path, out: &Path) -> Result<FleetResult> {
     crate::export::write_parquet(&mut df, &mut f)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", parquet.display()))?;
     std::io::Write::flush(&mut f)?;
+    let shown_dir = if opts.redact {
+        PathBuf::from(crate::redact::redact_path(&dir.display().to_string()))
+    } else {
+        dir.to_path_buf()
+    };
     let mut res = FleetResult {
-        dir: dir.to_path_buf(),
+        dir: shown_dir,
         rows,
         skipped,
         parquet,

@@ -22,6 +22,8 @@ pub mod pml;
 #[cfg(feature = "tables")]
 pub mod query;
 #[cfg(feature = "tables")]
+pub mod redact;
+#[cfg(feature = "tables")]
 pub mod report;
 pub mod samples;
 #[cfg(feature = "tables")]

@@ -32,8 +32,9 @@ enum Cmd {
         /// WindowsUpdate.log, .evtx, fltmc output), or a collector's folder / .zip / .gz / .zst.
         #[arg(required_unless_present = "fleet", conflicts_with = "fleet")]
         inputs: Vec<PathBuf>,
-        /// Many incidents: each capture file or folder of captures in DIR is one machine,
-        /// analyzed in parallel; writes fleet.parquet, fleet.html and a report per machine.
+        /// Many incidents: each folder, archive (.zip/.gz/.zst) or single capture, trace or
+        /// log in DIR is one machine, analyzed in parallel; writes fleet.parquet, fleet.html
+        /// and a report per machine.
         #[arg(long, value_name = "DIR")]
         fleet: Option<PathBuf>,
         /// Folder for verdict.json and report.html (created if missing).
@@ -51,6 +52,13 @@ enum Cmd {
         /// times or an ETL trace's time zone.
         #[arg(long, value_name = "+HH:MM", allow_hyphen_values = true, value_parser = parse_utc_offset)]
         utc_offset: Option<i32>,
+        /// Replace user names, account SIDs (S-1-5-21-...), computer and domain names and
+        /// user-profile folders (C:\Users\NAME, /home/NAME) by stable tokens (USER-1, SID-1,
+        /// HOST-1, DOMAIN-1: the same name gets the same token throughout the run) in every
+        /// output. Well-known accounts and SIDs (SYSTEM, LOCAL/NETWORK SERVICE, TrustedInstaller,
+        /// NT SERVICE\*, S-1-5-18, S-1-5-32-*, S-1-16-*) stay: they are evidence.
+        #[arg(long)]
+        redact: bool,
     },
     /// Show what a capture holds: computer, OS, bitness, time span, processes, kernel modules
     /// (third-party ones with company, version and allocated altitude).
@@ -90,6 +98,14 @@ enum Cmd {
         /// Output file (default: standard output).
         #[arg(short, long)]
         out: Option<PathBuf>,
+        /// Replace user names, account SIDs (S-1-5-21-...), computer and domain names and
+        /// user-profile folders (C:\Users\NAME, /home/NAME) by stable tokens (USER-1, SID-1,
+        /// HOST-1, DOMAIN-1: the same name gets the same token throughout the run) in the
+        /// export (for --format pml: header, process table, and the names inside event details,
+        /// overwritten at their length). Well-known accounts and SIDs (SYSTEM, LOCAL/NETWORK SERVICE, TrustedInstaller,
+        /// NT SERVICE\*, S-1-5-18, S-1-5-32-*, S-1-16-*) stay: they are evidence.
+        #[arg(long)]
+        redact: bool,
     },
     /// Run polars SQL over the tables of the inputs (events, frames, modules, processes and the
     /// derived denials) and print the result.
@@ -292,8 +308,10 @@ fn export_parquet(
     file: &std::path::Path,
     table: &str,
     out: Option<&std::path::Path>,
+    redact: bool,
 ) -> Result<ExitCode> {
-    let streamable = matches!(table, "events" | "frames")
+    let streamable = !redact
+        && matches!(table, "events" | "frames")
         && file.is_file()
         && fltblame::input::sniff(file)? == fltblame::input::Kind::Pml;
     if streamable {
@@ -302,7 +320,13 @@ fn export_parquet(
         sink.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let catalog = fltblame::query::Catalog::load(&[file.to_path_buf()])?;
+    let catalog = if redact {
+        let mut t = fltblame::input::load(&[file.to_path_buf()])?;
+        fltblame::redact::redact_tables(&mut t)?;
+        fltblame::query::Catalog::from_tables(&t)?
+    } else {
+        fltblame::query::Catalog::load(&[file.to_path_buf()])?
+    };
     let mut df = catalog
         .get(table)
         .with_context(|| {
@@ -348,6 +372,7 @@ fn export_evidence_pml(
     evidence: Option<&std::path::Path>,
     window_ms: u64,
     out: Option<&std::path::Path>,
+    redact: bool,
 ) -> Result<ExitCode> {
     let Some(verdict_path) = evidence else {
         anyhow::bail!("--format pml needs --evidence verdict.json (from `fltblame analyze`)");
@@ -365,10 +390,21 @@ fn export_evidence_pml(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let redactor = redact.then(|| fltblame::redact::from_pml(&pml));
     let ids = fltblame::pml::excerpt::evidence_events(&verdict, &name)
+        .or_else(|e| {
+            // A redacted verdict may name the capture by a redacted file name.
+            let alt = redacted_capture_name(&verdict, &name, redactor.as_ref());
+            alt.map_or(Err(e), |n| {
+                fltblame::pml::excerpt::evidence_events(&verdict, &n)
+            })
+        })
         .map_err(|e| anyhow::anyhow!("{}: {e}", verdict_path.display()))?;
-    let model = fltblame::pml::excerpt::excerpt(&pml, &ids, window_ms.saturating_mul(10_000))
+    let mut model = fltblame::pml::excerpt::excerpt(&pml, &ids, window_ms.saturating_mul(10_000))
         .map_err(anyhow::Error::msg)?;
+    if let Some(r) = &redactor {
+        r.redact_model(&mut model);
+    }
     fltblame::pml::writer::write_file(&model, out)
         .with_context(|| format!("{}: cannot write", out.display()))?;
     eprintln!(
@@ -382,11 +418,41 @@ fn export_evidence_pml(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `export` of an ETL trace: its decoded kernel events as JSON lines or CSV.
+/// The name under which a redacted verdict lists `name`: `name` rewritten by `r`, or the file
+/// name of the verdict's only PML input.
+fn redacted_capture_name(
+    verdict: &serde_json::Value,
+    name: &str,
+    r: Option<&fltblame::redact::Redactor>,
+) -> Option<String> {
+    if verdict["redacted"] != true {
+        return None;
+    }
+    if let Some(n) = r
+        .map(|r| r.rewrite(name).into_owned())
+        .filter(|n| n != name)
+    {
+        return Some(n);
+    }
+    let pmls: Vec<&str> = verdict["inputs"]
+        .as_array()?
+        .iter()
+        .filter(|i| i["kind"] == "pml")
+        .filter_map(|i| i["path"].as_str())
+        .collect();
+    match pmls[..] {
+        [one] => one.rsplit(['/', '\\']).next().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// `export` of an ETL trace: its decoded kernel events as JSON lines or CSV. With `redact`, the
+/// text is written twice: once to collect the names, once through the rewriting writer.
 fn export_etl(
     file: &std::path::Path,
     format: Format,
     out: Option<&std::path::Path>,
+    redact: bool,
 ) -> Result<ExitCode> {
     use fltblame::etl::export::{ExportFormat, ExportOptions};
     let etl = fltblame::etl::Etl::open(file)?;
@@ -399,13 +465,25 @@ fn export_etl(
         format,
         all_events: false,
     };
-    let summary = match out {
-        Some(p) => fltblame::etl::export::export(
-            &etl,
-            &opts,
+    let sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )?,
-        None => fltblame::etl::export::export(&etl, &opts, std::io::stdout().lock())?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let summary = if redact {
+        let mut seen = fltblame::redact::ObserveWriter::default();
+        fltblame::etl::export::export(&etl, &opts, &mut seen)?;
+        let r = seen.finish().build();
+        let mut w = fltblame::redact::RewriteWriter::new(sink, &r);
+        let s = fltblame::etl::export::export(&etl, &opts, &mut w)?;
+        w.finish()?;
+        s
+    } else {
+        let mut sink = sink;
+        let s = fltblame::etl::export::export(&etl, &opts, &mut sink)?;
+        sink.flush()?;
+        s
     };
     for p in &summary.problems {
         eprintln!("fltblame: warning: {p}");
@@ -442,27 +520,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
             evidence,
             window_ms,
             out,
+            redact,
         } => {
             if let Format::Pml = format {
-                return export_evidence_pml(&file, evidence.as_deref(), window_ms, out.as_deref());
+                return export_evidence_pml(
+                    &file,
+                    evidence.as_deref(),
+                    window_ms,
+                    out.as_deref(),
+                    redact,
+                );
             }
             if let Format::Parquet = format {
-                return export_parquet(&file, &table, out.as_deref());
+                return export_parquet(&file, &table, out.as_deref(), redact);
             }
             if table != "events" {
                 anyhow::bail!("--table is for --format parquet (csv and jsonl write the events)");
             }
             if is_etl(&file) {
-                return export_etl(&file, format, out.as_deref());
+                return export_etl(&file, format, out.as_deref(), redact);
             }
             let mut pml = Pml::open(&file)?;
             pml.text_style.query_directory = match querydirectory {
                 QdStyle::Slots => QueryDirectoryStyle::Slots,
                 QdStyle::AllEntries => QueryDirectoryStyle::AllEntries,
             };
+            let redactor = redact.then(|| fltblame::redact::from_pml(&pml));
+            let rewrite = |s: &mut String| {
+                if let Some(r) = &redactor {
+                    r.rewrite_in_place(s)
+                }
+            };
             for w in &pml.warnings {
-                eprintln!("fltblame: warning: {}: {w}", file.display());
+                let mut line = format!("{}: {w}", file.display());
+                rewrite(&mut line);
+                eprintln!("fltblame: warning: {line}");
             }
+            let rewrite: Option<fltblame::export::Rewrite> =
+                redactor.as_ref().map(|_| &rewrite as _);
             let mut sink: Box<dyn Write> = match &out {
                 Some(p) => Box::new(BufWriter::new(
                     std::fs::File::create(p)
@@ -478,9 +573,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         Columns::Default => CsvColumns::Default,
                         Columns::All => CsvColumns::All,
                     };
-                    export::write_csv(&pml, cols, &mut sink, &tick)?
+                    export::write_csv_with(&pml, cols, &mut sink, &tick, rewrite)?
                 }
-                Format::Jsonl => export::write_jsonl(&pml, &mut sink, &tick)?,
+                Format::Jsonl => export::write_jsonl_with(&pml, &mut sink, &tick, rewrite)?,
                 Format::Parquet | Format::Pml => anyhow::bail!("handled above"),
             }
             sink.flush()?;
@@ -489,9 +584,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Analyze {
             fleet: Some(dir),
             out,
+            redact,
             ..
         } => {
-            let res = fltblame::fleet::run(&dir, &out)?;
+            let res =
+                fltblame::fleet::run_with(&dir, &out, &fltblame::fleet::FleetOptions { redact })?;
             std::io::stdout()
                 .lock()
                 .write_all(fltblame::fleet::render_text(&res).as_bytes())?;
@@ -511,6 +608,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             lang,
             fleet: None,
             utc_offset,
+            redact,
         } => {
             let spinner = progress_spinner("reading captures");
             let load_opts = fltblame::input::LoadOptions {
@@ -519,20 +617,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..Default::default()
             };
             let mut stages = Stages::new();
-            let tables = fltblame::input::load_with(&inputs, &load_opts)?;
+            let mut tables = fltblame::input::load_with(&inputs, &load_opts)?;
             stages.done(&format!(
                 "read inputs into tables ({} events, {} MB; {} frames)",
                 tables.events.height(),
                 tables.events.estimated_size() >> 20,
                 tables.frames.height()
             ));
+            // Redact the tables before anything is derived from them: every output (verdict,
+            // report, figures, summary) then only sees tokens.
+            let redaction = if redact {
+                spinner.set_message("redacting names");
+                Some(fltblame::redact::redact_tables(&mut tables)?.summary())
+            } else {
+                None
+            };
             for info in &tables.inputs {
                 for w in &info.warnings {
                     eprintln!("fltblame: warning: {w}");
                 }
             }
             spinner.set_message("weighing evidence");
-            let verdict = fltblame::verdict::analyze(&tables)?;
+            let mut verdict = fltblame::verdict::analyze(&tables)?;
+            verdict.redacted = redact;
+            verdict.redaction = redaction;
             stages.done("evidence and verdict");
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("{}: cannot create folder", out.display()))?;

@@ -282,6 +282,14 @@ pub struct Verdict {
     /// What each ETL trace can show (minifilter tracing, failure events, the payload layout
     /// variants matched: inferred, unconfirmed by a real trace).
     pub traces: Vec<crate::tables::etl::TraceInfo>,
+    /// `--redact`: user, computer and domain names, account SIDs and user-profile folders were
+    /// replaced by tokens (`USER-1`, `HOST-1`, `DOMAIN-1`, `SID-1`) in every output. Written
+    /// only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+    /// With `redacted`: how many distinct names of each kind were replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<crate::redact::Summary>,
 }
 
 impl Verdict {
@@ -518,6 +526,8 @@ pub fn analyze(tables: &Tables) -> anyhow::Result<Verdict> {
         diagnostics,
         intake_notes: tables.logs.notes.clone(),
         traces: tables.traces.clone(),
+        redacted: false,
+        redaction: None,
     })
 }
 

@@ -238,3 +238,103 @@ fn fleet_reports_unreadable_machines_and_bad_folders() {
     let (code, _, _) = fltblame(&["analyze", "--fleet", s(fleet.path()), "x.pml"]);
     assert_eq!(code, 2);
 }
+
+/// A machine is anything `analyze` reads: a folder of a PML capture and its logs, a single ETL
+/// trace, a zip of the folder.
+#[test]
+fn fleet_of_every_input_kind() {
+    use std::io::Write;
+    let fleet = tempfile::tempdir().unwrap();
+    let a = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/case-a-amdk8");
+    let pc_a = fleet.path().join("pc-a");
+    std::fs::create_dir(&pc_a).unwrap();
+    let mut bundle = ::zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for f in ["capture.pml", "CBS.log", "setupapi.dev.log", "README.md"] {
+        std::fs::copy(a.join(f), pc_a.join(f)).unwrap();
+        bundle
+            .start_file(
+                format!("bundle/{f}"),
+                ::zip::write::SimpleFileOptions::default()
+                    .compression_method(::zip::CompressionMethod::Deflated),
+            )
+            .unwrap();
+        bundle
+            .write_all(&std::fs::read(a.join(f)).unwrap())
+            .unwrap();
+    }
+    std::fs::write(
+        fleet.path().join("pc-c.zip"),
+        bundle.finish().unwrap().into_inner(),
+    )
+    .unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/case-b-softwaredistribution/trace.etl"),
+        fleet.path().join("pc-b.etl"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, err) =
+        fltblame(&["analyze", "--fleet", s(fleet.path()), "-o", s(out.path())]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(
+        stdout.contains("3 machine(s) — 3 filter, 0 no_filter, 0 undetermined, 0 error"),
+        "{stdout}"
+    );
+    let df = ParquetReader::new(std::fs::File::open(out.path().join("fleet.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let strs = |c: &str| -> Vec<String> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(strs("machine"), ["pc-a", "pc-b", "pc-c"]);
+    assert_eq!(strs("conclusion"), ["filter", "filter", "filter"]);
+    assert_eq!(
+        strs("driver"),
+        ["krnlmgr.sys", "gscfmgr.sys", "krnlmgr.sys"]
+    );
+    let inputs: Vec<u32> = df
+        .column("inputs")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    // capture.pml, CBS.log and setupapi.dev.log (README.md is no input); the trace alone.
+    assert_eq!(inputs, [3, 1, 3]);
+    let events: Vec<u64> = df
+        .column("events")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    assert_eq!(events, [455, 32, 455]);
+    // The zipped bundle gives the folder's verdict, and the logs reached it.
+    let va: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("pc-a/verdict.json")).unwrap(),
+    )
+    .unwrap();
+    let vc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("pc-c/verdict.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        va["suspects"][0]["confidence"],
+        vc["suspects"][0]["confidence"]
+    );
+    assert_eq!(va["log_failures"].as_array().unwrap().len(), 8);
+    assert_eq!(vc["log_failures"].as_array().unwrap().len(), 8);
+    assert!(vc["inputs"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("pc-c.zip!bundle/capture.pml"));
+}

@@ -56,6 +56,15 @@ pub fn trace_line(t: &crate::tables::etl::TraceInfo) -> String {
     )
 }
 
+/// The line saying a verdict was redacted (`--redact`), with how many names of each kind.
+pub fn redaction_line(v: &Verdict) -> String {
+    let n = v.redaction.unwrap_or_default();
+    format!(
+        "redacted: tokens replace names ({} user/profile USER-n, {} computer HOST-n, {} domain DOMAIN-n, {} account SID SID-n); well-known accounts and SIDs are kept",
+        n.users, n.hosts, n.domains, n.sids
+    )
+}
+
 fn driver_line(s: &Suspect) -> String {
     format!(
         "{} — vendor {}, version {}, altitude {}, group {}",
@@ -102,6 +111,9 @@ fn chain(out: &mut String, s: &Suspect) {
 pub fn summary_text(v: &Verdict) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "fltblame {} — {}", v.fltblame_version, headline(v));
+    if v.redacted {
+        let _ = writeln!(out, "  {}", redaction_line(v));
+    }
     for i in &v.inputs {
         let _ = writeln!(
             out,
