@@ -82,6 +82,16 @@ fn config_values(ctx: &Context) -> PolarsResult<Vec<ConfigValue>> {
         .clone()
         .lazy()
         .filter(col("operation").is_in(lit(ops).implode(false), false))
+        // Cheap pre-filters before any text is copied out (a multi-GB capture reads millions
+        // of values): data was printed, and the path passes through a `Services` key.
+        .filter(col("detail").str().contains_literal(lit("Data:")))
+        .filter(
+            col("path")
+                .str()
+                .to_lowercase()
+                .str()
+                .contains_literal(lit("\\services\\")),
+        )
         .select([col("event_id"), col("path"), col("detail")])
         .collect()?;
     let mut out = Vec::new();
