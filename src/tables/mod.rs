@@ -2,6 +2,12 @@
 //!
 //! Column names and types are stable API: queries and users depend on them.
 //!
+//! `frames` is complete in `query`, `check` and `export`. `analyze` reads a focused `frames`
+//! ([`build::FrameScope::Focused`]): every frame of the denied operations and of the operations
+//! their threads started while they ran, and every frame of a candidate driver on any stack —
+//! the rows the evidence and the report read, without a row per return address of a multi-GB
+//! capture (`tests/frames_scope.rs` holds it to the same verdict as the full table).
+//!
 //! | table | columns (type) |
 //! |---|---|
 //! | `events` | `event_id` (UInt64, unique over all inputs), `source` (String, input file name), `time_utc` (Datetime ns UTC), `pid` (UInt32), `tid` (UInt32), `process_name` (String), `user` (String, `DOMAIN\name`), `integrity` (String), `class` (String: Process, Registry, File System, Network, Profiling), `operation` (String, Procmon's name), `path` (String), `status` (UInt32 NTSTATUS), `status_name` (String, Procmon's Result text), `duration_ns` (Int64), `detail` (String, Procmon's Detail), `category` (String), `stack_id` (UInt64, null when the event has no stack; equals `event_id` otherwise) |
