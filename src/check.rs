@@ -220,7 +220,8 @@ pub fn run_queries(catalog: &Catalog, queries: &[Query]) -> Vec<QueryResult> {
 pub fn check(dir: &Path, inputs: &[PathBuf]) -> Result<Report> {
     let t0 = Instant::now();
     let queries = load_queries(dir)?;
-    let catalog = Catalog::load(inputs)?;
+    let texts: Vec<&str> = queries.iter().map(|q| q.sql.as_str()).collect();
+    let catalog = Catalog::load_for(inputs, &texts)?;
     let height = |n: &str| catalog.get(n).map_or(0, DataFrame::height);
     let results = run_queries(&catalog, &queries);
     Ok(Report {

@@ -261,7 +261,7 @@ fn analyze_machine(
         }
         // What `analyze` reads, with the frames the verdict needs (bounded on big captures).
         let opts = crate::input::LoadOptions {
-            focused_frames: true,
+            frames: crate::input::Frames::Focused,
             ..Default::default()
         };
         let mut tables = crate::input::load_with(&m.inputs, &opts).map_err(|e| {

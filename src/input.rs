@@ -60,6 +60,20 @@ pub fn sniff(path: &Path) -> Result<Kind> {
     Ok(Kind::Unknown)
 }
 
+/// Which stack frames [`load_with`] puts into the `frames` table of PML inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Frames {
+    /// Every frame of every stacked event (`export --table frames`, SQL that reads `frames`).
+    #[default]
+    All,
+    /// The frames the verdict reads (`analyze`): every frame of failed operations and of what
+    /// their threads did while they ran, and the candidate drivers' frames everywhere
+    /// ([`crate::tables::build::FrameScope::Focused`]).
+    Focused,
+    /// None (`query` / `check` SQL that never names `frames`).
+    None,
+}
+
 /// How [`load_with`] reads its inputs.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -67,11 +81,8 @@ pub struct LoadOptions {
     pub utc_offset: Option<i32>,
     /// Archive limits.
     pub intake: crate::intake::IntakeOptions,
-    /// Keep only the stack frames the verdict reads (`analyze`): every frame of failed
-    /// operations and of what their threads did while they ran, and the candidate drivers'
-    /// frames everywhere ([`crate::tables::build::FrameScope::Focused`]). `false` (`query`,
-    /// `export`, `check`): every frame.
-    pub focused_frames: bool,
+    /// Which stack frames go into `frames` ([`Frames`]).
+    pub frames: Frames,
 }
 
 /// Open every input and build one set of tables (event ids stay unique across inputs).
@@ -121,10 +132,10 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
                     Data::Path(f) => Pml::open(&f)?,
                     Data::Bytes(b) => Pml::from_bytes(b, p)?,
                 };
-                let frames = if opts.focused_frames {
-                    focused_scope(&pml)?
-                } else {
-                    FrameScope::All
+                let frames = match opts.frames {
+                    Frames::All => FrameScope::All,
+                    Frames::Focused => focused_scope(&pml)?,
+                    Frames::None => FrameScope::None,
                 };
                 let build = BuildOptions {
                     id_base: base,

@@ -613,7 +613,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let spinner = progress_spinner("reading captures");
             let load_opts = fltblame::input::LoadOptions {
                 utc_offset,
-                focused_frames: true,
+                frames: fltblame::input::Frames::Focused,
                 ..Default::default()
             };
             let mut stages = Stages::new();
@@ -666,7 +666,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             fltblame::query::configure_table_text(50);
             let text = fltblame::query::sql_text(&sql)?;
-            let catalog = fltblame::query::Catalog::load(&inputs)?;
+            let catalog = fltblame::query::Catalog::load_for(&inputs, &[&text])?;
             let df = catalog.run(&text)?;
             let format = match format {
                 QueryFormat::Table => fltblame::query::Format::Table,

@@ -81,6 +81,22 @@ impl Catalog {
         Catalog::from_tables(&t)
     }
 
+    /// As [`Catalog::load`] for running `sql`: the `frames` table (a row per return address,
+    /// tens of millions on a multi-GB capture) is only built when one of the statements names
+    /// it; otherwise it is registered empty.
+    pub fn load_for(inputs: &[std::path::PathBuf], sql: &[&str]) -> Result<Catalog> {
+        use crate::input::{load_with, Frames, LoadOptions};
+        let opts = LoadOptions {
+            frames: if sql.iter().any(|q| names_frames(q)) {
+                Frames::All
+            } else {
+                Frames::None
+            },
+            ..Default::default()
+        };
+        Catalog::from_tables(&load_with(inputs, &opts)?)
+    }
+
     /// Add or replace a table.
     pub fn insert(&mut self, name: &str, df: DataFrame) {
         self.tables.insert(name.to_string(), df);
@@ -158,6 +174,14 @@ fn absent_text(tables: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Does SQL text name the `frames` table (the word in any case, split at non-identifier
+/// characters; a comment naming it also counts, which only costs time)?
+fn names_frames(sql: &str) -> bool {
+    sql.to_ascii_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == "frames")
 }
 
 /// The derived `denials` table (schema in the module doc) of the analyzer's denials.
@@ -387,6 +411,19 @@ pub fn write_json(df: &DataFrame, out: &mut dyn Write) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_named_only_as_a_word() {
+        assert!(names_frames(
+            "SELECT module, COUNT(*) FROM frames GROUP BY 1"
+        ));
+        assert!(names_frames(
+            "select * from FRAMES f join events e on f.stack_id=e.stack_id"
+        ));
+        assert!(names_frames("SELECT 1 FROM \"frames\""));
+        assert!(!names_frames("SELECT frames_seen, keyframes FROM events"));
+        assert!(!names_frames("SELECT COUNT(*) FROM denials"));
+    }
 
     fn sample() -> DataFrame {
         let t = Series::new("t".into(), [1_725_936_283_951_241_800i64, 5])

@@ -5,12 +5,16 @@
 
 mod common;
 
-use fltblame::input::{load_with, LoadOptions};
+use fltblame::input::{load_with, Frames, LoadOptions};
 use std::path::PathBuf;
 
 fn load(path: PathBuf, focused: bool) -> fltblame::tables::Tables {
     let opts = LoadOptions {
-        focused_frames: focused,
+        frames: if focused {
+            Frames::Focused
+        } else {
+            Frames::All
+        },
         ..Default::default()
     };
     load_with(&[path.clone()], &opts).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
