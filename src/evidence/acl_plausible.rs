@@ -45,7 +45,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn one_item_per_plausible_denial() {
@@ -92,15 +92,7 @@ mod tests {
             30,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         let ids: Vec<u64> = ev.iter().flat_map(|e| e.denials.clone()).collect();
         assert_eq!(ids, [a, c]);
         assert!(ev.iter().all(|e| e.driver.is_none() && e.weight < 0.0));

@@ -272,7 +272,7 @@ fn window_pairs(ctx: &Context) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn nested_inside_the_denial_window_only() {
@@ -350,15 +350,7 @@ mod tests {
             let e = b.event(ti, 9, "ReadFile", "C:\\x", 0, 5000 + i, 1);
             b.stack(e, &["ntoskrnl.exe"]);
         }
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ctx = Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        };
-        let ev = find(&ctx).unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].driver.as_deref(), Some("krnlmgr.sys"));
         assert_eq!(ev[0].key, "nested_io");
@@ -400,15 +392,7 @@ mod tests {
             };
             b.stack(e, &["ntoskrnl.exe", m]);
         }
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].key, "nested_io_ubiquitous");
         assert_eq!(ev[0].denials, [d]);

@@ -309,7 +309,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn own_and_product() {
@@ -384,15 +384,7 @@ mod tests {
             60,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 2, "{ev:#?}");
         assert_eq!(ev[0].key, "self_protection_own");
         assert_eq!(ev[0].denials, [own, file]);
@@ -464,15 +456,7 @@ mod tests {
             30,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1, "{ev:#?}");
         assert_eq!(ev[0].key, "self_protection_listed");
         assert!(ev[0].is_about("guard.sys"));
