@@ -207,26 +207,7 @@ pub fn driver_activity(tables: &Tables, driver: &str) -> anyhow::Result<Vec<Acti
 
 /// Per input (`source`): first and last event time, ns since 1970 UTC, earliest first.
 pub fn capture_spans(tables: &Tables) -> anyhow::Result<Vec<(String, i64, i64)>> {
-    if tables.events.height() == 0 {
-        return Ok(Vec::new());
-    }
-    let df = tables
-        .events
-        .clone()
-        .lazy()
-        .group_by([col("source")])
-        .agg([
-            col("time_utc").min().alias("first"),
-            col("time_utc").max().alias("last"),
-        ])
-        .sort(["first"], Default::default())
-        .collect()?;
-    let s = cols::strs(&df, "source")?;
-    let a = cols::i64s(&df, "first")?;
-    let b = cols::i64s(&df, "last")?;
-    Ok((0..df.height())
-        .map(|i| (s[i].clone(), a[i], b[i]))
-        .collect())
+    Ok(crate::evidence::diagnostics::capture_spans(tables)?)
 }
 
 /// The suspects given a lane: the named one first, then by score.
