@@ -25,20 +25,7 @@ fn queries() -> PathBuf {
 
 /// Run the binary in the crate folder: (exit code, stdout, stderr).
 fn fltblame(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fltblame"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    outcome(fltblame_cmd().current_dir(root()).args(args))
 }
 
 /// A Python to parse XML with: `FLTBLAME_PYTHON`, else `python3`.
@@ -281,7 +268,7 @@ fn check_uses_queries_folder_by_default_and_refuses_bad_input() {
     assert!(err.contains("/nonexistent/x.pml"), "{err}");
     // A folder without .sql files is not a query folder, and `queries/` is not in a temp dir.
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fltblame"))
+    let out = fltblame_cmd()
         .current_dir(empty.path())
         .args(["check", s(&sample())])
         .output()
