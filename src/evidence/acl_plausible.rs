@@ -58,13 +58,7 @@ mod tests {
             "System",
             4,
         );
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            4,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 4);
         let a = b.event(
             u,
             1,

@@ -110,7 +110,7 @@ mod tests {
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0"); // 328500, anti-virus
         b.kernel_module("cldflt.sys", "Microsoft Corporation", "10.0"); // 409500 and 180451
         b.kernel_module("mydrv.sys", "Acme", "1.0"); // not listed
-        let p = b.process(900, "app.exe", "NT AUTHORITY\\SYSTEM", "System", 4);
+        let p = b.system_process(900, "app.exe", 4);
         let f = b.event(p, 1, "CreateFile", "C:\\Windows\\x.dll", 0xC000_0022, 10, 5);
         let r = b.event(p, 1, "RegSetValue", "HKLM\\Software\\X", 0xC000_0022, 20, 5);
         let ev = run(&b, find);

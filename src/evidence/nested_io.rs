@@ -279,13 +279,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("krnlmgr.sys", "", "1.0");
         b.kernel_module("other.sys", "Other Inc.", "1.0");
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let d = b.event(
             ti,
             7,
@@ -365,13 +359,7 @@ mod tests {
     fn a_driver_on_most_stacks_is_weak_evidence() {
         let mut b = Builder::new();
         b.kernel_module("everywhere.sys", "Hooks Inc.", "1.0");
-        let p = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let p = b.system_process(700, "TrustedInstaller.exe", 500);
         let d = b.event(
             p,
             7,

@@ -323,13 +323,7 @@ mod tests {
             "Acme Endpoint",
             "1.0",
         );
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let own = b.event(
             ti,
             1,
@@ -422,13 +416,7 @@ mod tests {
             5,
         );
         b.detail(other, "Type: REG_SZ, Length: 8, Data: unrelated");
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let d1 = b.event(
             ti,
             1,

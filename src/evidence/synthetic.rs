@@ -92,6 +92,11 @@ impl Builder {
         self.procs.len() - 1
     }
 
+    /// Add a process running as `NT AUTHORITY\SYSTEM` at System integrity; returns its index.
+    pub fn system_process(&mut self, pid: u32, name: &str, ppid: u32) -> usize {
+        self.process(pid, name, "NT AUTHORITY\\SYSTEM", "System", ppid)
+    }
+
     /// Set a process's command line.
     pub fn command_line(&mut self, proc: usize, cmd: &str) {
         self.procs[proc].command_line = cmd.into();

@@ -833,13 +833,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("guard.sys", "Acme", "2.0");
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0");
-        let ti = b.process(
-            1432,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            496,
-        );
+        let ti = b.system_process(1432, "TrustedInstaller.exe", 496);
         let user = b.process(1720, "reg.exe", "PC\\alice", "Medium", 1600);
         let d = b.event(
             ti,
