@@ -31,15 +31,6 @@ fn fleet_dir() -> tempfile::TempDir {
     d
 }
 
-fn duckdb_python() -> Option<String> {
-    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
-    let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(py)
-}
-
 #[test]
 fn fleet_of_three_machines() {
     let fleet = fleet_dir();

@@ -33,16 +33,6 @@ fn python() -> String {
     std::env::var("FLTBLAME_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// A Python with `duckdb`, when `FLTBLAME_PYTHON` names one.
-fn duckdb_python() -> Option<String> {
-    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
-    let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(py)
-}
-
 /// Parse a JUnit file with Python's XML parser; per testcase: (name, kind, message, text) where
 /// kind is `pass`, `failure`, `skipped` or `error`. Also the testsuite's attributes.
 fn parse_junit(path: &Path) -> (serde_json::Value, Vec<(String, String, String, String)>) {

@@ -81,3 +81,13 @@ pub fn fltblame(args: &[&str]) -> (i32, String, String) {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A Python with `duckdb`, when `FLTBLAME_PYTHON` names one.
+pub fn duckdb_python() -> Option<String> {
+    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
+    let ok = Command::new(&py)
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
