@@ -13,9 +13,34 @@ use std::time::Instant;
 /// The peer's side, run by the given Python: prints the median seconds of `runs` runs.
 const PEER_SCRIPT: &str = include_str!("../benches/peer_procmon_parser.py");
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (the upper one of an even count). Panics when `v` is empty.
+pub(crate) fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// Run a peer benchmark `script` with the Python `py` as `py -c script file runs`; returns its
+/// stdout. Errors: `py` cannot be started (`<py>: cannot run`); the script fails
+/// (`<what> failed: <its stderr>`).
+pub(crate) fn run_peer(
+    py: &Path,
+    script: &str,
+    file: &Path,
+    runs: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .arg(runs.to_string())
+        .output()
+        .with_context(|| format!("{}: cannot run", py.display()))?;
+    if !out.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.stdout)
 }
 
 /// Run the benchmark on `file` and print a table on stdout.
@@ -33,7 +58,7 @@ pub fn run(file: &Path, runs: usize, peer_python: Option<&Path>) -> Result<()> {
         events = pml.event_count();
         secs.push(t.elapsed().as_secs_f64());
     }
-    let ours = median(secs);
+    let ours = median(&secs);
     println!(
         "file: {} ({} bytes, {events} events), {} threads, median of {runs}",
         file.display(),
@@ -48,20 +73,8 @@ pub fn run(file: &Path, runs: usize, peer_python: Option<&Path>) -> Result<()> {
         bytes / 1e6 / ours
     );
     if let Some(py) = peer_python {
-        let out = std::process::Command::new(py)
-            .arg("-c")
-            .arg(PEER_SCRIPT)
-            .arg(file)
-            .arg(runs.to_string())
-            .output()
-            .with_context(|| format!("{}: cannot run", py.display()))?;
-        if !out.status.success() {
-            bail!(
-                "peer benchmark failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let peer: f64 = String::from_utf8_lossy(&out.stdout)
+        let out = run_peer(py, PEER_SCRIPT, file, runs, "peer benchmark")?;
+        let peer: f64 = String::from_utf8_lossy(&out)
             .trim()
             .parse()
             .context("peer output")?;

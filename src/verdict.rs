@@ -877,13 +877,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("krnlmgr.sys", "TMS", "2.1.0.3");
         b.kernel_module("amdxata.sys", "Advanced Micro Devices", "1.1.2.5");
-        let ti = b.process(
-            1432,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            496,
-        );
+        let ti = b.system_process(1432, "TrustedInstaller.exe", 496);
         let user = b.process(1720, "invagent.exe", "CONTOSO-PC\\alice", "Medium", 1600);
         let d = b.event(ti, 1508, "RegSetValue", AMDK8, DENIED, 1000, 4000);
         b.stack(d, &["PROCMON23.SYS", "ntkrnlpa.exe"]);
@@ -1078,7 +1072,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("tmpreflt.sys", "Trend Micro Inc.", "7.0");
         b.kernel_module("vmhgfs.sys", "VMware, Inc.", "11.0");
-        let p = b.process(2000, "TiWorker.exe", "NT AUTHORITY\\SYSTEM", "System", 600);
+        let p = b.system_process(2000, "TiWorker.exe", 600);
         b.event(
             p,
             3,
@@ -1098,7 +1092,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("a.sys", "A Inc.", "1.0");
         b.kernel_module("b.sys", "B Inc.", "1.0");
-        let p = b.process(2000, "TiWorker.exe", "NT AUTHORITY\\SYSTEM", "System", 600);
+        let p = b.system_process(2000, "TiWorker.exe", 600);
         b.event(
             p,
             3,
@@ -1118,13 +1112,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("guard.sys", "Acme", "1.0");
         b.kernel_module("other.sys", "Other Inc.", "1.0");
-        let p = b.process(
-            1432,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            496,
-        );
+        let p = b.system_process(1432, "TrustedInstaller.exe", 496);
         b.event(
             p,
             3,
@@ -1179,7 +1167,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0");
         b.kernel_module("gscfmgr.sys", "TMS", "1.0");
-        let p = b.process(3100, "TiWorker.exe", "NT AUTHORITY\\SYSTEM", "System", 600);
+        let p = b.system_process(3100, "TiWorker.exe", 600);
         let path = "C:\\Windows\\SoftwareDistribution\\Download\\126a\\inst\\amd64_dual_wpdmtp.inf\\r\\wpdmtp.dll";
         let d = b.event(p, 3104, "CreateFile", path, DENIED, 1000, 300);
         b.detail(

@@ -9,7 +9,6 @@ use fltblame::input::{load_with, LoadOptions};
 use fltblame::verdict::{analyze, Conclusion, Verdict};
 use polars::prelude::*;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn case_a_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/case-a-amdk8")
@@ -384,14 +383,10 @@ fn diagnostics_say_a_capture_from_another_time_missed_the_failure() {
     assert!(v.advice.iter().any(|a| a.contains("ConvertBootLog")));
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fltblame"))
-}
-
 #[test]
 fn cli_takes_the_folder_and_utc_offset() {
     let out = tempfile::tempdir().unwrap();
-    let o = bin()
+    let o = fltblame_cmd()
         .args(["analyze", "--utc-offset", "+08:00", "-o"])
         .arg(out.path())
         .arg(case_a_dir())
@@ -411,7 +406,7 @@ fn cli_takes_the_folder_and_utc_offset() {
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("verdict.json")).unwrap()).unwrap();
     assert_eq!(v["log_corroboration"][0]["event_id"], 408);
-    let bad = bin()
+    let bad = fltblame_cmd()
         .args(["analyze", "--utc-offset", "+25:00"])
         .arg(case_a_dir())
         .output()

@@ -4,20 +4,10 @@
 
 mod common;
 
+use common::fltblame;
 use fltblame::pml::row::render;
 use fltblame::pml::Pml;
 use std::process::Command;
-
-fn run(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fltblame"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn case_a_excerpt_holds_the_evidence_and_its_window_only() {
@@ -27,10 +17,13 @@ fn case_a_excerpt_holds_the_evidence_and_its_window_only() {
         env!("CARGO_MANIFEST_DIR"),
         "/samples/case-a-amdk8/capture.pml"
     );
-    assert_eq!(run(&["analyze", sample, "-o", out.to_str().unwrap()]).0, 0);
+    assert_eq!(
+        fltblame(&["analyze", sample, "-o", out.to_str().unwrap()]).0,
+        0
+    );
     let verdict_path = out.join("verdict.json");
     let ev_pml = dir.path().join("evidence.pml");
-    let (code, err) = run(&[
+    let (code, _, err) = fltblame(&[
         "export",
         sample,
         "--format",

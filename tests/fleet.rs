@@ -7,24 +7,8 @@ mod common;
 
 use common::*;
 use polars::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-fn fltblame(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fltblame"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The fleet: `pc-017/` holds the case-A sample, `pc-021.pml` and `pc-022.pml` are corpus
 /// captures, `notes.txt` is not a machine.
@@ -45,15 +29,6 @@ fn fleet_dir() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(d.path().join("notes.txt"), "collected 2024-09-10").unwrap();
     d
-}
-
-fn duckdb_python() -> Option<String> {
-    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
-    let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(py)
 }
 
 #[test]

@@ -17,7 +17,8 @@ fn load(path: PathBuf, focused: bool) -> fltblame::tables::Tables {
         },
         ..Default::default()
     };
-    load_with(&[path.clone()], &opts).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+    load_with(std::slice::from_ref(&path), &opts)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
 }
 
 /// Verdict JSON and the named/first suspect's activity (the report's timeline), both ways.

@@ -25,35 +25,12 @@ fn queries() -> PathBuf {
 
 /// Run the binary in the crate folder: (exit code, stdout, stderr).
 fn fltblame(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fltblame"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    outcome(fltblame_cmd().current_dir(root()).args(args))
 }
 
 /// A Python to parse XML with: `FLTBLAME_PYTHON`, else `python3`.
 fn python() -> String {
     std::env::var("FLTBLAME_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// A Python with `duckdb`, when `FLTBLAME_PYTHON` names one.
-fn duckdb_python() -> Option<String> {
-    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
-    let ok = Command::new(&py)
-        .args(["-c", "import duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(py)
 }
 
 /// Parse a JUnit file with Python's XML parser; per testcase: (name, kind, message, text) where
@@ -281,7 +258,7 @@ fn check_uses_queries_folder_by_default_and_refuses_bad_input() {
     assert!(err.contains("/nonexistent/x.pml"), "{err}");
     // A folder without .sql files is not a query folder, and `queries/` is not in a temp dir.
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fltblame"))
+    let out = fltblame_cmd()
         .current_dir(empty.path())
         .args(["check", s(&sample())])
         .output()

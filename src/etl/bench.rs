@@ -8,6 +8,7 @@
 
 use super::kernel;
 use super::Etl;
+use crate::bench::{median, run_peer};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::hint::black_box;
@@ -53,12 +54,6 @@ pub struct BenchReport {
     pub peer: Option<BenchMode>,
     /// Peer median / our headline median (how many times faster we are).
     pub ratio: Option<f64>,
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn mode(name: &str, description: &str, bytes: u64, events: u64, runs_s: Vec<f64>) -> BenchMode {
@@ -180,21 +175,9 @@ pub fn run(file: &Path, runs: usize, peer_python: Option<&Path>) -> Result<Bench
     let peer = match peer_python {
         None => None,
         Some(py) => {
-            let out = std::process::Command::new(py)
-                .arg("-c")
-                .arg(PEER_SCRIPT)
-                .arg(file)
-                .arg(runs.to_string())
-                .output()
-                .with_context(|| format!("{}: cannot run", py.display()))?;
-            if !out.status.success() {
-                bail!(
-                    "peer benchmark (dissect.etl) failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+            let out = run_peer(py, PEER_SCRIPT, file, runs, "peer benchmark (dissect.etl)")?;
             let v: serde_json::Value =
-                serde_json::from_slice(&out.stdout).context("peer benchmark output is not JSON")?;
+                serde_json::from_slice(&out).context("peer benchmark output is not JSON")?;
             let runs_s: Vec<f64> = v["runs_s"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())

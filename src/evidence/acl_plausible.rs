@@ -45,7 +45,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn one_item_per_plausible_denial() {
@@ -58,13 +58,7 @@ mod tests {
             "System",
             4,
         );
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            4,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 4);
         let a = b.event(
             u,
             1,
@@ -92,15 +86,7 @@ mod tests {
             30,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         let ids: Vec<u64> = ev.iter().flat_map(|e| e.denials.clone()).collect();
         assert_eq!(ids, [a, c]);
         assert!(ev.iter().all(|e| e.driver.is_none() && e.weight < 0.0));

@@ -102,7 +102,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn brackets() {
@@ -110,18 +110,10 @@ mod tests {
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0"); // 328500, anti-virus
         b.kernel_module("cldflt.sys", "Microsoft Corporation", "10.0"); // 409500 and 180451
         b.kernel_module("mydrv.sys", "Acme", "1.0"); // not listed
-        let p = b.process(900, "app.exe", "NT AUTHORITY\\SYSTEM", "System", 4);
+        let p = b.system_process(900, "app.exe", 4);
         let f = b.event(p, 1, "CreateFile", "C:\\Windows\\x.dll", 0xC000_0022, 10, 5);
         let r = b.event(p, 1, "RegSetValue", "HKLM\\Software\\X", 0xC000_0022, 20, 5);
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         let get = |d: &str, k: &str| ev.iter().find(|e| e.is_about(d) && e.key == k);
         assert_eq!(
             get("tmpreflt.sys", "altitude_bracket_below_procmon")

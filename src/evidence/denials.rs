@@ -345,15 +345,9 @@ mod tests {
     #[test]
     fn finds_and_marks() {
         let mut b = Builder::new();
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let user = b.process(900, "reg.exe", "PC\\bob", "Medium", 800);
-        let child = b.process(710, "poqexec.exe", "NT AUTHORITY\\SYSTEM", "System", 700);
+        let child = b.system_process(710, "poqexec.exe", 700);
         b.event(
             ti,
             1,

@@ -56,8 +56,9 @@ pub fn boot_time(f: &LogFailure) -> bool {
         || (f.source_kind == "setupapi" && f.signature == "driver_queue_denied")
 }
 
-/// Capture spans `(source, first_ns, last_ns)` from `events`.
-fn spans(t: &Tables) -> PolarsResult<Vec<(String, i64, i64)>> {
+/// Capture spans `(source, first_ns, last_ns)` from `events`: per input (`source`), its first
+/// and last event time, ns since 1970 UTC, earliest first.
+pub fn capture_spans(t: &Tables) -> PolarsResult<Vec<(String, i64, i64)>> {
     if t.events.height() == 0 {
         return Ok(Vec::new());
     }
@@ -164,7 +165,7 @@ pub fn find(t: &Tables) -> anyhow::Result<Vec<Diagnostic>> {
     if denials.is_empty() {
         return Ok(out);
     }
-    let spans = spans(t)?;
+    let spans = capture_spans(t)?;
     if spans.is_empty() {
         let f = denials
             .iter()

@@ -272,20 +272,14 @@ fn window_pairs(ctx: &Context) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn nested_inside_the_denial_window_only() {
         let mut b = Builder::new();
         b.kernel_module("krnlmgr.sys", "", "1.0");
         b.kernel_module("other.sys", "Other Inc.", "1.0");
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let d = b.event(
             ti,
             7,
@@ -350,15 +344,7 @@ mod tests {
             let e = b.event(ti, 9, "ReadFile", "C:\\x", 0, 5000 + i, 1);
             b.stack(e, &["ntoskrnl.exe"]);
         }
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ctx = Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        };
-        let ev = find(&ctx).unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].driver.as_deref(), Some("krnlmgr.sys"));
         assert_eq!(ev[0].key, "nested_io");
@@ -373,13 +359,7 @@ mod tests {
     fn a_driver_on_most_stacks_is_weak_evidence() {
         let mut b = Builder::new();
         b.kernel_module("everywhere.sys", "Hooks Inc.", "1.0");
-        let p = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let p = b.system_process(700, "TrustedInstaller.exe", 500);
         let d = b.event(
             p,
             7,
@@ -400,15 +380,7 @@ mod tests {
             };
             b.stack(e, &["ntoskrnl.exe", m]);
         }
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].key, "nested_io_ubiquitous");
         assert_eq!(ev[0].denials, [d]);

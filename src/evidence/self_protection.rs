@@ -319,7 +319,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn own_and_product() {
@@ -333,13 +333,7 @@ mod tests {
             "Acme Endpoint",
             "1.0",
         );
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let own = b.event(
             ti,
             1,
@@ -394,15 +388,7 @@ mod tests {
             60,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 2, "{ev:#?}");
         assert_eq!(ev[0].key, "self_protection_own");
         assert_eq!(ev[0].denials, [own, file]);
@@ -440,13 +426,7 @@ mod tests {
             5,
         );
         b.detail(other, "Type: REG_SZ, Length: 8, Data: unrelated");
-        let ti = b.process(
-            700,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            500,
-        );
+        let ti = b.system_process(700, "TrustedInstaller.exe", 500);
         let d1 = b.event(
             ti,
             1,
@@ -474,15 +454,7 @@ mod tests {
             30,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         assert_eq!(ev.len(), 1, "{ev:#?}");
         assert_eq!(ev[0].key, "self_protection_listed");
         assert!(ev[0].is_about("guard.sys"));

@@ -109,7 +109,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, denials, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn signatures() {
@@ -138,15 +138,7 @@ mod tests {
             30,
             5,
         );
-        let t = b.build();
-        let den = denials::find(&t).unwrap();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &den,
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find);
         let get = |d: &str, k: &str| ev.iter().find(|e| e.is_about(d) && e.key == k);
         assert_eq!(
             get("TmPreFlt.sys", "status_signature_virus")

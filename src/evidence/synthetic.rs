@@ -2,6 +2,7 @@
 //! the weights are calibrated on and the tests check (a driver that denies from inside its
 //! callback, ACL-only denials, ties ...). Times are ns since the Unix epoch, UTC.
 
+use crate::evidence::{candidates, denials, Context, Evidence, KindFn};
 use crate::tables::{InputInfo, Tables};
 use polars::prelude::*;
 
@@ -89,6 +90,11 @@ impl Builder {
             command_line: name.into(),
         });
         self.procs.len() - 1
+    }
+
+    /// Add a process running as `NT AUTHORITY\SYSTEM` at System integrity; returns its index.
+    pub fn system_process(&mut self, pid: u32, name: &str, ppid: u32) -> usize {
+        self.process(pid, name, "NT AUTHORITY\\SYSTEM", "System", ppid)
     }
 
     /// Set a process's command line.
@@ -332,4 +338,19 @@ impl Builder {
             traces: Vec::new(),
         }
     }
+}
+
+/// Run one evidence kind (`find`, e.g. [`crate::evidence::nested_io::find`]) over the tables of
+/// `b`, in a [`Context`] of the denials ([`denials::find`]) and drivers ([`candidates::find`])
+/// found in them: the scaffold of the evidence unit tests. Panics when any step fails.
+pub fn run(b: &Builder, find: KindFn) -> Vec<Evidence> {
+    let t = b.build();
+    let den = denials::find(&t).expect("denials::find");
+    let drivers = candidates::find(&t).expect("candidates::find");
+    find(&Context {
+        tables: &t,
+        denials: &den,
+        drivers: &drivers,
+    })
+    .expect("evidence kind")
 }

@@ -36,21 +36,14 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{candidates, synthetic::Builder};
+    use crate::evidence::synthetic::{run, Builder};
 
     #[test]
     fn roles() {
         let mut b = Builder::new();
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0");
         b.kernel_module("krnlmgr.sys", "", "1.0");
-        let t = b.build();
-        let drivers = candidates::find(&t).unwrap();
-        let ev = find(&Context {
-            tables: &t,
-            denials: &[],
-            drivers: &drivers,
-        })
-        .unwrap();
+        let ev = run(&b, find); // no events: no denials
         assert_eq!(ev.len(), 2);
         assert_eq!(ev[0].key, "vendor_role_deny");
         assert!(ev[0].weight > 0.0 && ev[0].detail.contains("FSFilter Anti-Virus"));

@@ -662,13 +662,7 @@ mod tests {
     fn tables(named: bool) -> Tables {
         let mut b = Builder::new();
         b.kernel_module("guard.sys", "Acme <Security>", "2.0");
-        let ti = b.process(
-            1432,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            4,
-        );
+        let ti = b.system_process(1432, "TrustedInstaller.exe", 4);
         let d = b.event(
             ti,
             8,

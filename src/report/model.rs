@@ -207,26 +207,7 @@ pub fn driver_activity(tables: &Tables, driver: &str) -> anyhow::Result<Vec<Acti
 
 /// Per input (`source`): first and last event time, ns since 1970 UTC, earliest first.
 pub fn capture_spans(tables: &Tables) -> anyhow::Result<Vec<(String, i64, i64)>> {
-    if tables.events.height() == 0 {
-        return Ok(Vec::new());
-    }
-    let df = tables
-        .events
-        .clone()
-        .lazy()
-        .group_by([col("source")])
-        .agg([
-            col("time_utc").min().alias("first"),
-            col("time_utc").max().alias("last"),
-        ])
-        .sort(["first"], Default::default())
-        .collect()?;
-    let s = cols::strs(&df, "source")?;
-    let a = cols::i64s(&df, "first")?;
-    let b = cols::i64s(&df, "last")?;
-    Ok((0..df.height())
-        .map(|i| (s[i].clone(), a[i], b[i]))
-        .collect())
+    Ok(crate::evidence::diagnostics::capture_spans(tables)?)
 }
 
 /// The suspects given a lane: the named one first, then by score.
@@ -852,13 +833,7 @@ mod tests {
         let mut b = Builder::new();
         b.kernel_module("guard.sys", "Acme", "2.0");
         b.kernel_module("TmPreFlt.sys", "Trend Micro Inc.", "7.0");
-        let ti = b.process(
-            1432,
-            "TrustedInstaller.exe",
-            "NT AUTHORITY\\SYSTEM",
-            "System",
-            496,
-        );
+        let ti = b.system_process(1432, "TrustedInstaller.exe", 496);
         let user = b.process(1720, "reg.exe", "PC\\alice", "Medium", 1600);
         let d = b.event(
             ti,

@@ -6,6 +6,7 @@
 //! [`FrameScope::Focused`] frames: the full `frames` table of a multi-GB capture has a row per
 //! return address (tens of millions) and is only needed by `query` / `export`.
 
+use super::cols::{str_col, utc_ns};
 use crate::pml::detail::{self, class_name};
 use crate::pml::resolve::FrameResolver;
 use crate::pml::text::{filetime_to_unix_ns, iso_utc, status_text};
@@ -266,19 +267,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn utc_ns(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
-    Ok(Series::new(name.into(), v)
-        .cast(&DataType::Datetime(
-            TimeUnit::Nanoseconds,
-            Some(TimeZone::UTC),
-        ))?
-        .into())
-}
-
-fn str_col(name: &str, v: Vec<String>) -> Column {
-    Series::new(name.into(), v).into()
 }
 
 /// A String column from borrowed text (no per-row allocation).

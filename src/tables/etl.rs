@@ -27,6 +27,7 @@
 //!   stack keys (§4.7), resolved to the images of the kernel or of the process.
 
 use super::build::{sha256_hex, InputInfo, Tables};
+use super::cols::{cast_col, column, str_col, utc_ns};
 use crate::etl::kernel::{self, is_kernel_address, KcbMap, KernelEvent, StackKeyMap};
 use crate::etl::{Etl, Problem};
 use crate::pml::text::{filetime_to_unix_ns, status_text};
@@ -520,6 +521,18 @@ fn collect(etl: &Etl) -> (Collected, Vec<Problem>) {
                 return;
             }
         };
+        // The fields every FileIo operation carries.
+        let file_op = move |opcode: u8, irp: u64, fo: u64, key: u64, ttid: u32| OpRec {
+            ts,
+            opcode,
+            irp,
+            fo,
+            key,
+            ttid,
+            hpid,
+            htid,
+            ..Default::default()
+        };
         match k {
             KernelEvent::Process(p) => {
                 let sid = p.user_sid.map(|s| s.to_string());
@@ -614,99 +627,50 @@ fn collect(etl: &Etl) -> (Collected, Vec<Problem>) {
                     &mut c,
                     &mut open_irp,
                     OpRec {
-                        ts,
-                        opcode: f.opcode,
-                        irp: f.irp.0,
-                        fo: f.file_object.0,
-                        ttid: f.ttid,
-                        hpid,
-                        htid,
                         options: f.create_options,
                         attributes: f.file_attributes,
                         share: f.share_access,
                         path: Some(f.open_path.to_string_lossy()),
-                        ..Default::default()
+                        ..file_op(f.opcode, f.irp.0, f.file_object.0, 0, f.ttid)
                     },
                 );
             }
             KernelEvent::FileSimpleOp(f) => push_op(
                 &mut c,
                 &mut open_irp,
-                OpRec {
-                    ts,
-                    opcode: f.opcode,
-                    irp: f.irp.0,
-                    fo: f.file_object.0,
-                    key: f.file_key.0,
-                    ttid: f.ttid,
-                    hpid,
-                    htid,
-                    ..Default::default()
-                },
+                file_op(f.opcode, f.irp.0, f.file_object.0, f.file_key.0, f.ttid),
             ),
             KernelEvent::FileReadWrite(f) => push_op(
                 &mut c,
                 &mut open_irp,
                 OpRec {
-                    ts,
-                    opcode: f.opcode,
-                    irp: f.irp.0,
-                    fo: f.file_object.0,
-                    key: f.file_key.0,
-                    ttid: f.ttid,
-                    hpid,
-                    htid,
                     offset: f.offset,
                     size: f.io_size,
-                    ..Default::default()
+                    ..file_op(f.opcode, f.irp.0, f.file_object.0, f.file_key.0, f.ttid)
                 },
             ),
             KernelEvent::FileInfo(f) => push_op(
                 &mut c,
                 &mut open_irp,
                 OpRec {
-                    ts,
-                    opcode: f.opcode,
-                    irp: f.irp.0,
-                    fo: f.file_object.0,
-                    key: f.file_key.0,
-                    ttid: f.ttid,
-                    hpid,
-                    htid,
                     class: f.info_class,
-                    ..Default::default()
+                    ..file_op(f.opcode, f.irp.0, f.file_object.0, f.file_key.0, f.ttid)
                 },
             ),
             KernelEvent::FileDirEnum(f) => push_op(
                 &mut c,
                 &mut open_irp,
                 OpRec {
-                    ts,
-                    opcode: f.opcode,
-                    irp: f.irp.0,
-                    fo: f.file_object.0,
-                    key: f.file_key.0,
-                    ttid: f.ttid,
-                    hpid,
-                    htid,
                     class: f.info_class,
-                    ..Default::default()
+                    ..file_op(f.opcode, f.irp.0, f.file_object.0, f.file_key.0, f.ttid)
                 },
             ),
             KernelEvent::FilePathOp(f) => push_op(
                 &mut c,
                 &mut open_irp,
                 OpRec {
-                    ts,
-                    opcode: f.opcode,
-                    irp: f.irp.0,
-                    fo: f.file_object.0,
-                    key: f.file_key.0,
-                    ttid: f.ttid,
-                    hpid,
-                    htid,
                     class: f.info_class,
-                    ..Default::default()
+                    ..file_op(f.opcode, f.irp.0, f.file_object.0, f.file_key.0, f.ttid)
                 },
             ),
             KernelEvent::FileOpEnd(o) => match open_irp.remove(&o.irp.0) {
@@ -1198,19 +1162,6 @@ struct CallbackCols {
     failure: Vec<bool>,
 }
 
-fn utc_ns(name: &str, v: Vec<Option<i64>>) -> PolarsResult<Column> {
-    Ok(Series::new(name.into(), v)
-        .cast(&DataType::Datetime(
-            TimeUnit::Nanoseconds,
-            Some(TimeZone::UTC),
-        ))?
-        .into())
-}
-
-fn str_col(name: &str, v: Vec<String>) -> Column {
-    Series::new(name.into(), v).into()
-}
-
 fn callbacks_df(c: &CallbackCols, source: &str) -> PolarsResult<DataFrame> {
     let n = c.irp.len();
     DataFrame::new(
@@ -1218,34 +1169,22 @@ fn callbacks_df(c: &CallbackCols, source: &str) -> PolarsResult<DataFrame> {
         vec![
             utc_ns("time_utc", c.time.clone())?,
             str_col("source", vec![source.to_string(); n]),
-            Series::new("irp".into(), c.irp.clone()).into(),
-            Series::new("callback_data".into(), c.cbd.clone()).into(),
-            Series::new("file_object".into(), c.fo.clone()).into(),
+            column("irp", c.irp.clone()),
+            column("callback_data", c.cbd.clone()),
+            column("file_object", c.fo.clone()),
             str_col("path", c.path.clone()),
             str_col("major_function", c.mj.clone()),
-            Series::new("phase".into(), c.phase.clone())
-                .cast(&DataType::String)?
-                .into(),
-            Series::new("driver".into(), c.driver.clone())
-                .cast(&DataType::String)?
-                .into(),
-            Series::new("routine".into(), c.routine.clone()).into(),
-            Series::new("status".into(), c.status.clone())
-                .cast(&DataType::UInt32)?
-                .into(),
-            Series::new("status_name".into(), c.status_name.clone())
-                .cast(&DataType::String)?
-                .into(),
-            Series::new("duration_ns".into(), c.duration.clone())
-                .cast(&DataType::Int64)?
-                .into(),
-            Series::new("pid".into(), c.pid.clone()).into(),
-            Series::new("tid".into(), c.tid.clone()).into(),
+            cast_col("phase", c.phase.clone(), &DataType::String)?,
+            cast_col("driver", c.driver.clone(), &DataType::String)?,
+            column("routine", c.routine.clone()),
+            cast_col("status", c.status.clone(), &DataType::UInt32)?,
+            cast_col("status_name", c.status_name.clone(), &DataType::String)?,
+            cast_col("duration_ns", c.duration.clone(), &DataType::Int64)?,
+            column("pid", c.pid.clone()),
+            column("tid", c.tid.clone()),
             str_col("layout", c.layout.clone()),
-            Series::new("event_id".into(), c.event_id.clone())
-                .cast(&DataType::UInt64)?
-                .into(),
-            Series::new("failure".into(), c.failure.clone()).into(),
+            cast_col("event_id", c.event_id.clone(), &DataType::UInt64)?,
+            column("failure", c.failure.clone()),
         ],
     )
 }
@@ -1355,42 +1294,34 @@ pub fn from_etl(etl: &Etl, id_base: u64) -> anyhow::Result<Tables> {
     let events = DataFrame::new(
         n,
         vec![
-            Series::new("event_id".into(), e_id).into(),
+            column("event_id", e_id),
             str_col("source", vec![source.clone(); n]),
             utc_ns("time_utc", e_time)?,
-            Series::new("pid".into(), e_pid).into(),
-            Series::new("tid".into(), e_tid).into(),
+            column("pid", e_pid),
+            column("tid", e_tid),
             str_col("process_name", e_pname),
             str_col("user", e_user),
             str_col("integrity", e_integrity),
-            Series::new("class".into(), e_class).into(),
+            column("class", e_class),
             str_col("operation", e_op),
             str_col("path", e_path),
-            Series::new("status".into(), e_status)
-                .cast(&DataType::UInt32)?
-                .into(),
+            cast_col("status", e_status, &DataType::UInt32)?,
             str_col("status_name", e_sname),
-            Series::new("duration_ns".into(), e_dur).into(),
+            column("duration_ns", e_dur),
             str_col("detail", e_detail),
-            Series::new("category".into(), e_cat).into(),
-            Series::new("stack_id".into(), e_stack)
-                .cast(&DataType::UInt64)?
-                .into(),
+            column("category", e_cat),
+            cast_col("stack_id", e_stack, &DataType::UInt64)?,
         ],
     )?;
     let frames = DataFrame::new(
         f_stack.len(),
         vec![
-            Series::new("stack_id".into(), f_stack).into(),
-            Series::new("depth".into(), f_depth).into(),
-            Series::new("address".into(), f_addr).into(),
-            Series::new("module".into(), f_module)
-                .cast(&DataType::String)?
-                .into(),
-            Series::new("offset".into(), f_offset)
-                .cast(&DataType::UInt64)?
-                .into(),
-            Series::new("kernel".into(), f_kernel).into(),
+            column("stack_id", f_stack),
+            column("depth", f_depth),
+            column("address", f_addr),
+            cast_col("module", f_module, &DataType::String)?,
+            cast_col("offset", f_offset, &DataType::UInt64)?,
+            column("kernel", f_kernel),
         ],
     )?;
 
@@ -1597,9 +1528,9 @@ fn modules_df(c: &Collected, source: &str) -> PolarsResult<DataFrame> {
         n,
         vec![
             str_col("source", vec![source.to_string(); n]),
-            Series::new("pid".into(), pid).into(),
-            Series::new("base".into(), base).into(),
-            Series::new("size".into(), size).into(),
+            column("pid", pid),
+            column("base", base),
+            column("size", size),
             str_col("path", path),
             str_col("name", name),
             str_col("company", company),
@@ -1625,8 +1556,8 @@ fn processes_df(c: &Collected, source: &str, ns: impl Fn(u64) -> i64) -> PolarsR
         n,
         vec![
             str_col("source", vec![source.to_string(); n]),
-            Series::new("pid".into(), ps.iter().map(|p| p.pid).collect::<Vec<_>>()).into(),
-            Series::new("ppid".into(), ps.iter().map(|p| p.ppid).collect::<Vec<_>>()).into(),
+            column("pid", ps.iter().map(|p| p.pid).collect::<Vec<_>>()),
+            column("ppid", ps.iter().map(|p| p.ppid).collect::<Vec<_>>()),
             str_col("name", ps.iter().map(|p| p.name.clone()).collect()),
             str_col("image", ps.iter().map(image).collect()),
             str_col(
@@ -1640,11 +1571,7 @@ fn processes_df(c: &Collected, source: &str, ns: impl Fn(u64) -> i64) -> PolarsR
                     .collect(),
             ),
             str_col("integrity", vec![String::new(); n]),
-            Series::new(
-                "session".into(),
-                ps.iter().map(|p| p.session).collect::<Vec<_>>(),
-            )
-            .into(),
+            column("session", ps.iter().map(|p| p.session).collect::<Vec<_>>()),
             utc_ns("start_utc", ps.iter().map(|p| p.start.map(&ns)).collect())?,
             utc_ns("end_utc", ps.iter().map(|p| p.end.map(&ns)).collect())?,
         ],

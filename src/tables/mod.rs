@@ -18,6 +18,7 @@
 //! | `processes` | `source` (String), `pid` (UInt32), `ppid` (UInt32), `name` (String), `image` (String), `command_line` (String), `user` (String), `integrity` (String), `session` (UInt32), `start_utc` (Datetime ns UTC, null when 0), `end_utc` (Datetime ns UTC, null while running) |
 
 pub mod build;
+mod cols;
 pub mod etl;
 pub mod logs;
 

@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// `../shared` beside the crate, or `$FLTBLAME_SHARED`.
 pub fn shared_dir() -> PathBuf {
@@ -53,4 +54,40 @@ pub fn procmon_csv(stem: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect();
     (header, rows)
+}
+
+/// A [`Command`] for the `fltblame` binary under test.
+pub fn fltblame_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fltblame"))
+}
+
+/// Run `cmd` to its end: (exit code, -1 when there is none; stdout; stderr), the output text
+/// decoded lossily from UTF-8.
+pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run the `fltblame` binary with `args`: (exit code, stdout, stderr).
+pub fn fltblame(args: &[&str]) -> (i32, String, String) {
+    outcome(fltblame_cmd().args(args))
+}
+
+/// `p` as text (a UTF-8 path).
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A Python with `duckdb`, when `FLTBLAME_PYTHON` names one.
+pub fn duckdb_python() -> Option<String> {
+    let py = std::env::var("FLTBLAME_PYTHON").ok()?;
+    let ok = Command::new(&py)
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
 }
