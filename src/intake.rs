@@ -155,6 +155,14 @@ pub fn expand(paths: &[PathBuf], opts: &IntakeOptions) -> Result<Intake> {
     Ok(it)
 }
 
+/// Expand one input given as bytes (an archive or a capture or log), named `name`, under the
+/// same limits and with the same skips as a file on disk: what a fuzzer or a test feeds in.
+pub fn expand_bytes(name: &str, bytes: Vec<u8>, opts: &IntakeOptions) -> Intake {
+    let mut it = Intake::default();
+    member(name.to_string(), bytes, 0, opts, &mut it);
+    it
+}
+
 fn walk(dir: &Path, opts: &IntakeOptions, it: &mut Intake) -> Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list the folder", dir.display()))?
