@@ -5,8 +5,10 @@
 //! Nothing is ever extracted to disk: archive members are decompressed in memory, under limits
 //! ([`IntakeOptions`]): a total of decompressed bytes (default 4 GiB), a compression ratio per
 //! member (default 200:1, for members over 1 MiB), and a nesting depth of archives (default 3).
-//! Members whose names escape the archive (`../x`, `/etc/x`, `C:\x`) and encrypted members are
-//! skipped, as are files that are no input; every skipped item is listed with its reason.
+//! Members whose names escape the archive (`../x`, `/etc/x`, `C:\x`), symbolic-link members and
+//! encrypted members are skipped, as are files that are no input and symbolic links in folders;
+//! every skipped item is listed with its reason. The limits are the CLI's `--max-extract-bytes`,
+//! `--max-ratio` and `--max-depth` (analyze, query, check). Inputs are only read.
 
 use anyhow::{bail, Context, Result};
 use std::io::Read;
@@ -405,13 +407,14 @@ fn archive(
                 });
             }
             for i in 0..z.len() {
-                let (mname, encrypted, is_dir, csize, size) = match z.by_index_raw(i) {
+                let (mname, encrypted, is_dir, csize, size, symlink) = match z.by_index_raw(i) {
                     Ok(f) => (
                         f.name().to_string(),
                         f.encrypted(),
                         f.is_dir(),
                         f.compressed_size(),
                         f.size(),
+                        f.is_symlink(),
                     ),
                     Err(e) => {
                         it.skipped.push(Skipped {
@@ -434,6 +437,13 @@ fn archive(
                 if escapes(&mname) {
                     skip(
                         "name escapes the archive (absolute path or `..`): not read".into(),
+                        it,
+                    );
+                    continue;
+                }
+                if symlink {
+                    skip(
+                        "symbolic link member (unix mode): not followed or read".into(),
                         it,
                     );
                     continue;

@@ -77,7 +77,15 @@ impl Catalog {
 
     /// Load `inputs` ([`crate::input::load`]) and build their catalog.
     pub fn load(inputs: &[std::path::PathBuf]) -> Result<Catalog> {
-        let t = crate::input::load(inputs)?;
+        Catalog::load_with(inputs, &crate::input::LoadOptions::default())
+    }
+
+    /// [`Catalog::load`] with options (archive limits, UTC offset).
+    pub fn load_with(
+        inputs: &[std::path::PathBuf],
+        opts: &crate::input::LoadOptions,
+    ) -> Result<Catalog> {
+        let t = crate::input::load_with(inputs, opts)?;
         Catalog::from_tables(&t)
     }
 
