@@ -13,7 +13,7 @@
 //!   project's ETL writer, streamed copy by copy (memory stays bounded): the events of case B's
 //!   WPR kernel trace (`src/samples/case_b.rs`: Process, Thread, Image, FileIo, Registry,
 //!   StackWalk and minifilter init / completion events on 4 CPUs) repeated and shifted in time,
-//!   plain 64 KB buffers. Only the copy in the middle keeps the denial (gscfmgr.sys failing
+//!   64 copies per write so the plain 64 KB buffers fill as in a real trace. Only the copy in the middle keeps the denial (gscfmgr.sys failing
 //!   TiWorker's create with ACCESS DENIED, its FltIoFailure events); in every other copy that
 //!   create succeeds and the failure events are left out.
 //! * `gen-scale --seeds DIR`: small seed inputs for the fuzz targets, one folder per target
@@ -120,24 +120,38 @@ fn scale_etl(out: &Path, bytes: u64) -> Result<String, String> {
     let first = base.events.iter().map(|e| e.timestamp).min().unwrap_or(0);
     let last = base.events.iter().map(|e| e.timestamp).max().unwrap_or(0);
     let span = last - first + 10_000; // + 1 ms
-    // The size of one copy's data buffers.
-    let probe = etlw::write(&without_denial(&base, 0, span));
+    // Copies are written BATCH at a time, so that buffers fill as in a real trace (a buffer is
+    // flushed when full); the size of a batch's data buffers tells how many copies are needed.
+    const BATCH: u64 = 64;
     let bsize = base.buffer_size as usize;
-    let per_copy = (probe.len() - bsize).max(1) as u64;
+    let batch_of = |from: u64, n: u64, middle: u64| {
+        let mut m = base.clone();
+        m.events.clear();
+        for k in from..from + n {
+            let c = if k == middle {
+                shifted(&base, k * span)
+            } else {
+                without_denial(&base, k * span)
+            };
+            m.events.extend(c.events);
+        }
+        m
+    };
+    let probe = etlw::write(&batch_of(0, BATCH, u64::MAX));
+    let per_copy = ((probe.len() - bsize) as u64 / BATCH).max(1);
     let copies = (bytes / per_copy).max(1);
     let middle = copies / 2;
-    base.header.end_time = base.header.filetime(last + (copies - 1) * span);
+    let end_time = base.header.filetime(last + (copies - 1) * span);
 
     let mut f = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
     let mut buffers: u64 = 1;
     let mut events: u64 = 1;
-    for k in 0..copies {
-        let m = if k == middle {
-            shifted(&base, k * span)
-        } else {
-            without_denial(&base, k * span, span)
-        };
+    let mut k = 0;
+    while k < copies {
+        let n = BATCH.min(copies - k);
+        let mut m = batch_of(k, n, middle);
+        m.header.end_time = end_time;
         let w = etlw::write_with_stats(&m);
         let mut b = w.bytes;
         let header_buffer = u32_at(&b, 0) as usize;
@@ -152,7 +166,7 @@ fn scale_etl(out: &Path, bytes: u64) -> Result<String, String> {
                 return Err("writer produced a buffer smaller than its header".into());
             }
             b[pos + SEQUENCE_AT..pos + SEQUENCE_AT + 8].copy_from_slice(&buffers.to_le_bytes());
-            let last_buffer = k + 1 == copies && pos + size >= b.len();
+            let last_buffer = k + n == copies && pos + size >= b.len();
             if !last_buffer {
                 b[pos + FLAGS_AT] &= !1;
             }
@@ -161,6 +175,7 @@ fn scale_etl(out: &Path, bytes: u64) -> Result<String, String> {
         }
         f.write_all(&b[header_buffer..]).map_err(io)?;
         events += w.events - 1;
+        k += n;
     }
     f.seek(SeekFrom::Start(BUFFERS_WRITTEN_AT as u64))
         .map_err(io)?;
@@ -186,7 +201,7 @@ fn shifted(base: &EtlModel, by: u64) -> EtlModel {
 
 /// `base` shifted by `by`, with the failure events left out and the denied OperationEnd made
 /// a success.
-fn without_denial(base: &EtlModel, by: u64, _span: u64) -> EtlModel {
+fn without_denial(base: &EtlModel, by: u64) -> EtlModel {
     let mut m = shifted(base, by);
     m.events
         .retain(|e| !(e.group == group::FILE_IO && FLT_FAILURE.contains(&e.opcode)));
