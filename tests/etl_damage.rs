@@ -104,8 +104,11 @@ fn truncated_traces_keep_the_events_before_the_cut() {
     let mut cases = 0;
     for (name, src) in traces() {
         let full = read(&name, src.clone()).unwrap();
-        assert!(full.problems.is_empty() || name.contains("win7") || name.contains("net45"),
-            "{name}: undamaged base has problems: {:?}", &full.problems[..full.problems.len().min(3)]);
+        assert!(
+            full.problems.is_empty() || name.contains("win7") || name.contains("net45"),
+            "{name}: undamaged base has problems: {:?}",
+            &full.problems[..full.problems.len().min(3)]
+        );
         let etl = Etl::from_bytes(&name, src.clone()).unwrap();
         let bufs: Vec<(usize, usize, bool)> = etl
             .buffers()
@@ -159,7 +162,10 @@ fn truncated_traces_keep_the_events_before_the_cut() {
             // A plain buffer cut after its last event loses nothing of it.
             if let Some(&(s, _, false)) = bufs.get(complete) {
                 if cut >= s + 0x48 {
-                    assert!(r.buffers == complete + 1, "{name} cut at {cut}: the cut plain buffer is read");
+                    assert!(
+                        r.buffers == complete + 1,
+                        "{name} cut at {cut}: the cut plain buffer is read"
+                    );
                 }
             }
         }
@@ -208,11 +214,23 @@ fn zeroed_header_fields_are_survived() {
         // Buffer header fields (BufferSize, SavedOffset, CurrentOffset, ReferenceCount,
         // TimeStamp, SequenceNumber, clock, ProcessorIndex / LoggerId, State, Offset,
         // BufferFlag / BufferType) of the header buffer, the second and the last buffer.
-        let fields = [0x00, 0x04, 0x08, 0x0C, 0x10, 0x18, 0x20, 0x28, 0x2C, 0x30, 0x34];
+        let fields = [
+            0x00, 0x04, 0x08, 0x0C, 0x10, 0x18, 0x20, 0x28, 0x2C, 0x30, 0x34,
+        ];
         let mut targets: Vec<(usize, usize)> = Vec::new();
-        for &s in [starts.first(), starts.get(1), starts.last()].into_iter().flatten() {
+        for &s in [starts.first(), starts.get(1), starts.last()]
+            .into_iter()
+            .flatten()
+        {
             for f in fields {
-                targets.push((s + f, if f == 0x10 || f == 0x18 || f == 0x20 { 8 } else { 4 }));
+                targets.push((
+                    s + f,
+                    if f == 0x10 || f == 0x18 || f == 0x20 {
+                        8
+                    } else {
+                        4
+                    },
+                ));
             }
         }
         // Every u32 of the logfile header payload (header buffer + 0x48 + event header),
@@ -247,9 +265,10 @@ fn zeroed_header_fields_are_survived() {
 fn analyze_concludes_on_damaged_traces_and_says_so() {
     let dir = std::env::temp_dir().join(format!("fltblame-etl-damage-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/case-b-control/trace.etl"))
-            .unwrap();
+    let src = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/case-b-control/trace.etl"),
+    )
+    .unwrap();
     let mut cut = src.clone();
     cut.truncate(src.len() - 5000);
     let mut flipped = src.clone();
@@ -285,8 +304,7 @@ fn analyze_concludes_on_damaged_traces_and_says_so() {
         assert!(v["conclusion"].is_string(), "{case}: {v}");
         let w = v["inputs"][0]["warnings"].as_array().unwrap();
         assert!(
-            w.iter()
-                .any(|w| w.as_str().unwrap().contains("offset 0x")),
+            w.iter().any(|w| w.as_str().unwrap().contains("offset 0x")),
             "{case}: {w:?}"
         );
     }

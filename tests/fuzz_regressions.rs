@@ -10,7 +10,12 @@ use fltblame::logs::{classify, read_as, read_bytes, LogKind, ReadOptions};
 #[test]
 fn hex_capture_before_a_multibyte_character() {
     let p = Template::parse("code={c:hex} |").unwrap();
-    for text in ["| code=0Ѹ800f0816 |", "| code=Ѹ |", "| code=0\u{10348} |", "| code=0"] {
+    for text in [
+        "| code=0Ѹ800f0816 |",
+        "| code=Ѹ |",
+        "| code=0\u{10348} |",
+        "| code=0",
+    ] {
         let _ = p.matches(text, &text.to_ascii_lowercase());
     }
     // The same through the readers and the classifier, as a CBS line and as a whole log.

@@ -379,7 +379,11 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
                 stack.push(p);
             } else {
                 let bytes = if m.file_type().is_symlink() {
-                    std::fs::read_link(&p).unwrap().to_string_lossy().as_bytes().to_vec()
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec()
                 } else {
                     std::fs::read(&p).unwrap()
                 };
@@ -432,7 +436,12 @@ fn analyze_writes_only_under_out_and_never_modifies_inputs() {
     write(&inp, "capture.pml", &sample("capture.pml"));
     let before = tree(d.path());
     let out = d.path().join("out");
-    let o = fltblame(&["analyze", inp.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = fltblame(&[
+        "analyze",
+        inp.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let after: Vec<_> = tree(d.path())
         .into_iter()
@@ -447,7 +456,12 @@ fn analyze_writes_only_under_out_and_never_modifies_inputs() {
         .iter()
         .map(|n| n.as_str().unwrap().to_string())
         .collect();
-    for want in ["escapes the archive", "nested deeper", "encrypted", "refused"] {
+    for want in [
+        "escapes the archive",
+        "nested deeper",
+        "encrypted",
+        "refused",
+    ] {
         assert!(notes.iter().any(|n| n.contains(want)), "{want}: {notes:#?}");
     }
 }
@@ -468,11 +482,17 @@ fn cli_limits_change_the_outcome() {
     let bundle = write(d.path(), "bundle.zip", &z);
     let b = bundle.to_str().unwrap();
     let run = |extra: &[&str]| -> serde_json::Value {
-        let out = d.path().join(format!("out{}", extra.join("_").replace(['-', '/'], "")));
+        let out = d
+            .path()
+            .join(format!("out{}", extra.join("_").replace(['-', '/'], "")));
         let mut args = vec!["analyze", b, "-o", out.to_str().unwrap()];
         args.extend_from_slice(extra);
         let o = fltblame(&args);
-        assert!(o.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         verdict(&out)
     };
     let logs = |v: &serde_json::Value| v["log_files"].as_array().map_or(0, Vec::len);
@@ -481,25 +501,50 @@ fn cli_limits_change_the_outcome() {
     assert_eq!(logs(&base), 2, "{}", notes(&base));
     let v = run(&["--max-depth", "1"]);
     assert_eq!(logs(&v), 1);
-    assert!(notes(&v).contains("nested deeper than 1 levels"), "{}", notes(&v));
+    assert!(
+        notes(&v).contains("nested deeper than 1 levels"),
+        "{}",
+        notes(&v)
+    );
     let v = run(&["--max-ratio", "5"]);
     assert_eq!(logs(&v), 1);
     assert!(notes(&v).contains("over 5:1"), "{}", notes(&v));
     let v = run(&["--max-extract-bytes", "1M"]);
     assert_eq!(logs(&v), 1);
-    assert!(notes(&v).contains("limit of 1048576 bytes"), "{}", notes(&v));
+    assert!(
+        notes(&v).contains("limit of 1048576 bytes"),
+        "{}",
+        notes(&v)
+    );
 
     // query and check take the same flags.
     let q = |extra: &[&str]| {
-        let mut args = vec!["query", "SELECT COUNT(*) AS n FROM log_lines", b, "--format", "csv"];
+        let mut args = vec![
+            "query",
+            "SELECT COUNT(*) AS n FROM log_lines",
+            b,
+            "--format",
+            "csv",
+        ];
         args.extend_from_slice(extra);
         let o = fltblame(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     assert_ne!(q(&[]), q(&["--max-depth", "1"]));
-    let o = fltblame(&["check", b, "--max-extract-bytes", "64K", "--max-ratio", "10"]);
-    assert!(o.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = fltblame(&[
+        "check",
+        b,
+        "--max-extract-bytes",
+        "64K",
+        "--max-ratio",
+        "10",
+    ]);
+    assert!(
+        o.status.code().is_some_and(|c| c < 2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // Refused values.
     for bad in [["--max-ratio", "0"], ["--max-extract-bytes", "lots"]] {
         let o = fltblame(&["analyze", b, bad[0], bad[1]]);
@@ -507,7 +552,12 @@ fn cli_limits_change_the_outcome() {
     }
     let o = fltblame(&["analyze", "--help"]);
     let help = String::from_utf8_lossy(&o.stdout);
-    for flag in ["--max-extract-bytes", "--max-ratio", "--max-depth", "Archive limits"] {
+    for flag in [
+        "--max-extract-bytes",
+        "--max-ratio",
+        "--max-depth",
+        "Archive limits",
+    ] {
         assert!(help.contains(flag), "{flag} not in help");
     }
 }

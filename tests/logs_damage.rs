@@ -77,9 +77,15 @@ fn truncated_text_logs_keep_the_lines_before_the_cut() {
             cases += 1;
             let (l, e, _) = read_text(name, &src[..cut], kind);
             assert!(l <= lines + 1, "{name} cut at {cut}: {l} lines of {lines}");
-            assert!(e <= entries + 1, "{name} cut at {cut}: {e} entries of {entries}");
+            assert!(
+                e <= entries + 1,
+                "{name} cut at {cut}: {e} entries of {entries}"
+            );
             if cut == src.len() - 1 {
-                assert!(l + 1 >= lines, "{name} cut at {cut}: lines lost: {l} of {lines}");
+                assert!(
+                    l + 1 >= lines,
+                    "{name} cut at {cut}: lines lost: {l} of {lines}"
+                );
             }
             // And as any other kind, and sniffed: never a panic.
             let _ = read_bytes(name, &src[..cut], &ReadOptions::default()).map(|l| classify(&l));
@@ -107,7 +113,12 @@ fn flipped_bytes_in_text_logs_are_read_and_accounted() {
             }
             cases += 1;
             read_text(&name, &b, kind);
-            for other in [LogKind::Cbs, LogKind::SetupApi, LogKind::WindowsUpdate, LogKind::Fltmc] {
+            for other in [
+                LogKind::Cbs,
+                LogKind::SetupApi,
+                LogKind::WindowsUpdate,
+                LogKind::Fltmc,
+            ] {
                 read_text(&name, &b, other);
             }
         }
@@ -127,7 +138,10 @@ fn invalid_utf16_is_replaced_and_counted() {
     assert_eq!(replaced0, 0);
     let mut cases = 0;
     // Lone high surrogates, lone low surrogates, reversed pairs, at 32 even offsets.
-    for (k, unit) in [[0x00, 0xD8], [0x00, 0xDC], [0x3D, 0xDC]].iter().enumerate() {
+    for (k, unit) in [[0x00, 0xD8], [0x00, 0xDC], [0x3D, 0xDC]]
+        .iter()
+        .enumerate()
+    {
         let mut b = src.clone();
         let mut at = 2 + 2 * k;
         let mut put = 0;
@@ -138,10 +152,17 @@ fn invalid_utf16_is_replaced_and_counted() {
         }
         cases += 1;
         let (l, _, replaced) = read_text(name, &b, kind);
-        assert!(replaced >= 1, "{name} surrogates {unit:?}: nothing replaced");
+        assert!(
+            replaced >= 1,
+            "{name} surrogates {unit:?}: nothing replaced"
+        );
         assert!(l.abs_diff(lines) <= 32, "{name}: {l} lines of {lines}");
         let log = read_bytes(name, &b, &ReadOptions::default()).unwrap();
-        assert_eq!(kind_of(&log), kind, "{name}: still sniffed as UTF-16 {kind:?}");
+        assert_eq!(
+            kind_of(&log),
+            kind,
+            "{name}: still sniffed as UTF-16 {kind:?}"
+        );
     }
     // An odd byte count (the last unit cut in half), with and without the BOM.
     for b in [&src[..src.len() - 1], &src[2..src.len() - 1]] {
@@ -249,7 +270,12 @@ fn analyze_concludes_on_damaged_logs() {
     std::fs::write(inp.join("Setup.evtx"), &ev).unwrap();
     let out = dir.join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_fltblame"))
-        .args(["analyze", inp.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args([
+            "analyze",
+            inp.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(

@@ -120,8 +120,8 @@ fn scale_etl(out: &Path, bytes: u64) -> Result<String, String> {
     let first = base.events.iter().map(|e| e.timestamp).min().unwrap_or(0);
     let last = base.events.iter().map(|e| e.timestamp).max().unwrap_or(0);
     let span = last - first + 10_000; // + 1 ms
-    // Copies are written BATCH at a time, so that buffers fill as in a real trace (a buffer is
-    // flushed when full); the size of a batch's data buffers tells how many copies are needed.
+                                      // Copies are written BATCH at a time, so that buffers fill as in a real trace (a buffer is
+                                      // flushed when full); the size of a batch's data buffers tells how many copies are needed.
     const BATCH: u64 = 64;
     let bsize = base.buffer_size as usize;
     let batch_of = |from: u64, n: u64, middle: u64| {
@@ -265,8 +265,11 @@ fn zip_of(members: &[(&str, &[u8], bool)]) -> Result<Vec<u8>, String> {
         } else {
             zip::CompressionMethod::Stored
         };
-        z.start_file(*name, SimpleFileOptions::default().compression_method(method))
-            .map_err(|e| e.to_string())?;
+        z.start_file(
+            *name,
+            SimpleFileOptions::default().compression_method(method),
+        )
+        .map_err(|e| e.to_string())?;
         z.write_all(bytes).map_err(|e| e.to_string())?;
     }
     Ok(z.finish().map_err(|e| e.to_string())?.into_inner())
