@@ -147,7 +147,7 @@ fn invalid_utf16_is_replaced_and_counted() {
         let mut put = 0;
         while at + 1 < b.len() && put < 32 {
             b[at..at + 2].copy_from_slice(unit);
-            at += b.len() / 33 & !1;
+            at += (b.len() / 33) & !1;
             put += 1;
         }
         cases += 1;
