@@ -218,10 +218,19 @@ pub fn run_queries(catalog: &Catalog, queries: &[Query]) -> Vec<QueryResult> {
 
 /// Read `inputs`, run the queries of `dir` over them.
 pub fn check(dir: &Path, inputs: &[PathBuf]) -> Result<Report> {
+    check_with(dir, inputs, &crate::input::LoadOptions::default())
+}
+
+/// [`check`] with options for reading the inputs (archive limits, UTC offset).
+pub fn check_with(
+    dir: &Path,
+    inputs: &[PathBuf],
+    opts: &crate::input::LoadOptions,
+) -> Result<Report> {
     let t0 = Instant::now();
     let queries = load_queries(dir)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.sql.as_str()).collect();
-    let catalog = Catalog::load_for(inputs, &texts)?;
+    let catalog = Catalog::load_for(inputs, &texts, opts)?;
     let height = |n: &str| catalog.get(n).map_or(0, DataFrame::height);
     let results = run_queries(&catalog, &queries);
     Ok(Report {

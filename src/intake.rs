@@ -5,8 +5,10 @@
 //! Nothing is ever extracted to disk: archive members are decompressed in memory, under limits
 //! ([`IntakeOptions`]): a total of decompressed bytes (default 4 GiB), a compression ratio per
 //! member (default 200:1, for members over 1 MiB), and a nesting depth of archives (default 3).
-//! Members whose names escape the archive (`../x`, `/etc/x`, `C:\x`) and encrypted members are
-//! skipped, as are files that are no input; every skipped item is listed with its reason.
+//! Members whose names escape the archive (`../x`, `/etc/x`, `C:\x`), symbolic-link members and
+//! encrypted members are skipped, as are files that are no input and symbolic links in folders;
+//! every skipped item is listed with its reason. The limits are the CLI's `--max-extract-bytes`,
+//! `--max-ratio` and `--max-depth` (analyze, query, check). Inputs are only read.
 
 use anyhow::{bail, Context, Result};
 use std::io::Read;
@@ -153,6 +155,14 @@ pub fn expand(paths: &[PathBuf], opts: &IntakeOptions) -> Result<Intake> {
         }
     }
     Ok(it)
+}
+
+/// Expand one input given as bytes (an archive or a capture or log), named `name`, under the
+/// same limits and with the same skips as a file on disk: what a fuzzer or a test feeds in.
+pub fn expand_bytes(name: &str, bytes: Vec<u8>, opts: &IntakeOptions) -> Intake {
+    let mut it = Intake::default();
+    member(name.to_string(), bytes, 0, opts, &mut it);
+    it
 }
 
 fn walk(dir: &Path, opts: &IntakeOptions, it: &mut Intake) -> Result<()> {
@@ -397,13 +407,14 @@ fn archive(
                 });
             }
             for i in 0..z.len() {
-                let (mname, encrypted, is_dir, csize, size) = match z.by_index_raw(i) {
+                let (mname, encrypted, is_dir, csize, size, symlink) = match z.by_index_raw(i) {
                     Ok(f) => (
                         f.name().to_string(),
                         f.encrypted(),
                         f.is_dir(),
                         f.compressed_size(),
                         f.size(),
+                        f.is_symlink(),
                     ),
                     Err(e) => {
                         it.skipped.push(Skipped {
@@ -426,6 +437,13 @@ fn archive(
                 if escapes(&mname) {
                     skip(
                         "name escapes the archive (absolute path or `..`): not read".into(),
+                        it,
+                    );
+                    continue;
+                }
+                if symlink {
+                    skip(
+                        "symbolic link member (unix mode): not followed or read".into(),
                         it,
                     );
                     continue;

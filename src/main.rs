@@ -2,7 +2,7 @@
 //! (0 done, 1 a check found something, 2 bad usage or unreadable input).
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use fltblame::export::{self, CsvColumns};
 use fltblame::pml::{Pml, QueryDirectoryStyle};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -59,6 +59,8 @@ enum Cmd {
         /// NT SERVICE\*, S-1-5-18, S-1-5-32-*, S-1-16-*) stay: they are evidence.
         #[arg(long)]
         redact: bool,
+        #[command(flatten)]
+        limits: IntakeLimits,
     },
     /// Show what a capture holds: computer, OS, bitness, time span, processes, kernel modules
     /// (third-party ones with company, version and allocated altitude).
@@ -118,6 +120,8 @@ enum Cmd {
         /// Output format.
         #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
         format: QueryFormat,
+        #[command(flatten)]
+        limits: IntakeLimits,
     },
     /// Run every .sql query of a folder over the inputs; a query returning rows is a finding.
     /// Exit 1 when any query found something, 0 when none did, 2 on unreadable input or a broken
@@ -130,6 +134,8 @@ enum Cmd {
         /// Write JUnit XML (one testcase per query, a failure per finding) to this file.
         #[arg(long, value_name = "F.xml")]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        limits: IntakeLimits,
     },
     /// Measure decode throughput (events/s, MB/s) of `export --format csv` in memory, and the
     /// ratio to procmon-parser measured in the same run when a Python with it is given.
@@ -143,6 +149,51 @@ enum Cmd {
         #[arg(long)]
         peer_python: Option<PathBuf>,
     },
+}
+
+/// Limits of archive expansion (`src/intake.rs`): folders, .zip, .gz and .zst are expanded in
+/// memory, never on disk; a member over a limit is skipped and named in the verdict's notes.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Archive limits")]
+struct IntakeLimits {
+    /// Decompressed bytes allowed over all archive members of the inputs (suffix K, M, G: 4G).
+    /// Members that would pass it are refused with a message.
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_bytes)]
+    max_extract_bytes: u64,
+    /// Largest decompressed:compressed ratio of one archive member over 1 MiB (compression
+    /// bombs); a member above it is refused with a message.
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    max_ratio: u64,
+    /// Archives inside archives are opened at most this deep (an archive given directly is
+    /// depth 1); deeper ones are skipped with a message.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_depth: usize,
+}
+
+impl IntakeLimits {
+    fn options(&self) -> fltblame::intake::IntakeOptions {
+        fltblame::intake::IntakeOptions {
+            max_total: self.max_extract_bytes,
+            max_ratio: self.max_ratio,
+            max_depth: self.max_depth,
+        }
+    }
+}
+
+/// `4096`, `64K`, `512M`, `4G` (binary multiples).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mul) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| format!("{s:?}: expected a byte count such as 4096, 64K, 512M or 4G"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -609,12 +660,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             fleet: None,
             utc_offset,
             redact,
+            limits,
         } => {
             let spinner = progress_spinner("reading captures");
             let load_opts = fltblame::input::LoadOptions {
                 utc_offset,
                 frames: fltblame::input::Frames::Focused,
-                ..Default::default()
+                intake: limits.options(),
             };
             let mut stages = Stages::new();
             let mut tables = fltblame::input::load_with(&inputs, &load_opts)?;
@@ -663,10 +715,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sql,
             inputs,
             format,
+            limits,
         } => {
             fltblame::query::configure_table_text(50);
             let text = fltblame::query::sql_text(&sql)?;
-            let catalog = fltblame::query::Catalog::load_for(&inputs, &[&text])?;
+            let load_opts = fltblame::input::LoadOptions {
+                intake: limits.options(),
+                ..Default::default()
+            };
+            let catalog = fltblame::query::Catalog::load_for(&inputs, &[&text], &load_opts)?;
             let df = catalog.run(&text)?;
             let format = match format {
                 QueryFormat::Table => fltblame::query::Format::Table,
@@ -677,11 +734,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             fltblame::query::write(&df, format, &mut sink)?;
             sink.flush()?;
         }
-        Cmd::Check { args, junit } => {
+        Cmd::Check {
+            args,
+            junit,
+            limits,
+        } => {
             fltblame::query::configure_table_text(fltblame::check::SHOW_ROWS);
             let (dir, inputs) =
                 fltblame::check::split_args(&args, std::path::Path::new("queries"))?;
-            let report = fltblame::check::check(&dir, &inputs)?;
+            let load_opts = fltblame::input::LoadOptions {
+                intake: limits.options(),
+                ..Default::default()
+            };
+            let report = fltblame::check::check_with(&dir, &inputs, &load_opts)?;
             let mut text = fltblame::check::render_text(&report);
             if let Some(p) = junit {
                 std::fs::write(&p, fltblame::check::junit_xml(&report)?)

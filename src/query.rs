@@ -77,14 +77,26 @@ impl Catalog {
 
     /// Load `inputs` ([`crate::input::load`]) and build their catalog.
     pub fn load(inputs: &[std::path::PathBuf]) -> Result<Catalog> {
-        let t = crate::input::load(inputs)?;
+        Catalog::load_with(inputs, &crate::input::LoadOptions::default())
+    }
+
+    /// [`Catalog::load`] with options (archive limits, UTC offset).
+    pub fn load_with(
+        inputs: &[std::path::PathBuf],
+        opts: &crate::input::LoadOptions,
+    ) -> Result<Catalog> {
+        let t = crate::input::load_with(inputs, opts)?;
         Catalog::from_tables(&t)
     }
 
-    /// As [`Catalog::load`] for running `sql`: the `frames` table (a row per return address,
-    /// tens of millions on a multi-GB capture) is only built when one of the statements names
-    /// it; otherwise it is registered empty.
-    pub fn load_for(inputs: &[std::path::PathBuf], sql: &[&str]) -> Result<Catalog> {
+    /// As [`Catalog::load_with`] for running `sql`: the `frames` table (a row per return
+    /// address, tens of millions on a multi-GB capture) is only built when one of the
+    /// statements names it; otherwise it is registered empty. `opts.frames` is ignored.
+    pub fn load_for(
+        inputs: &[std::path::PathBuf],
+        sql: &[&str],
+        opts: &crate::input::LoadOptions,
+    ) -> Result<Catalog> {
         use crate::input::{load_with, Frames, LoadOptions};
         let opts = LoadOptions {
             frames: if sql.iter().any(|q| names_frames(q)) {
@@ -92,7 +104,7 @@ impl Catalog {
             } else {
                 Frames::None
             },
-            ..Default::default()
+            ..opts.clone()
         };
         Catalog::from_tables(&load_with(inputs, &opts)?)
     }

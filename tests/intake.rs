@@ -339,3 +339,225 @@ fn an_unreadable_log_in_a_folder_is_noted_not_fatal() {
         .unwrap();
     assert!(format!("{e}").contains("System.evtx"), "{e}");
 }
+
+#[test]
+fn symlinks_in_folders_and_symlink_members_are_not_followed() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = write(d.path(), "outside/CBS.log", &sample("CBS.log"));
+    let inp = d.path().join("in");
+    write(&inp, "setupapi.dev.log", &sample("setupapi.dev.log"));
+    std::os::unix::fs::symlink(&outside, inp.join("CBS.log")).unwrap();
+    std::os::unix::fs::symlink(d.path().join("outside"), inp.join("linked-folder")).unwrap();
+    // A zip whose member is a symbolic link (unix mode) to a file outside the archive.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.add_symlink("CBS.log", "/etc/passwd", SimpleFileOptions::default())
+        .unwrap();
+    w.start_file("ok/CBS.log", SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(&sample("CBS.log")).unwrap();
+    let z = w.finish().unwrap().into_inner();
+    write(&inp, "links.zip", &z);
+    let it = expand(&[inp], &IntakeOptions::default()).unwrap();
+    let got = names(&it);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().any(|(n, _)| n.ends_with("links.zip!ok/CBS.log")));
+    assert!(got.iter().any(|(n, _)| n.ends_with("setupapi.dev.log")));
+    assert!(skipped(&it, "in/CBS.log").contains("symbolic link"));
+    assert!(skipped(&it, "linked-folder").contains("symbolic link"));
+    assert!(skipped(&it, "links.zip!CBS.log").contains("symbolic link member"));
+}
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = if m.file_type().is_symlink() {
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec()
+                } else {
+                    std::fs::read(&p).unwrap()
+                };
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn fltblame(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fltblame"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn verdict(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("verdict.json")).unwrap()).unwrap()
+}
+
+/// A hostile bundle (names escaping the archive, absolute names, a bomb, an encrypted member,
+/// a deep nest) through `analyze`: nothing is written outside `-o`, the inputs are unchanged.
+#[test]
+fn analyze_writes_only_under_out_and_never_modifies_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let cbs = sample("CBS.log");
+    let mut deep = zip_of(&[("CBS.log", &cbs)]);
+    for _ in 0..4 {
+        deep = zip_of(&[("next.zip", &deep)]);
+    }
+    let zeros = vec![0u8; 4 << 20];
+    let mut locked = stored_zip_of(&[("secret.log", &cbs)]);
+    locked[6] |= 1;
+    let cd = (0..locked.len() - 4)
+        .find(|&i| locked[i..i + 4] == *b"PK\x01\x02")
+        .unwrap();
+    locked[cd + 8] |= 1;
+    let z = stored_zip_of(&[
+        ("../../escaped/CBS.log", &cbs),
+        ("/tmp/fltblame-absolute-CBS.log", &cbs),
+        ("Logs/CBS/CBS.log", &cbs),
+        ("bomb.log", &zip_of(&[("zeros.log", &zeros)])),
+        ("deep.zip", &deep),
+        ("locked.zip", &locked),
+    ]);
+    let inp = d.path().join("upload");
+    write(&inp, "bundle.zip", &z);
+    write(&inp, "capture.pml", &sample("capture.pml"));
+    let before = tree(d.path());
+    let out = d.path().join("out");
+    let o = fltblame(&[
+        "analyze",
+        inp.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after: Vec<_> = tree(d.path())
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&out))
+        .collect();
+    assert_eq!(before, after, "files outside -o changed");
+    assert!(!Path::new("/tmp/fltblame-absolute-CBS.log").exists());
+    assert!(!d.path().join("escaped").exists());
+    let notes: Vec<String> = verdict(&out)["intake_notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    for want in [
+        "escapes the archive",
+        "nested deeper",
+        "encrypted",
+        "refused",
+    ] {
+        assert!(notes.iter().any(|n| n.contains(want)), "{want}: {notes:#?}");
+    }
+}
+
+/// `--max-depth`, `--max-extract-bytes` and `--max-ratio` change what analyze, query and check
+/// read; bad values are refused by the parser.
+#[test]
+fn cli_limits_change_the_outcome() {
+    let d = tempfile::tempdir().unwrap();
+    let cbs = sample("CBS.log");
+    // A 2 MB CBS log (the sample's lines repeated) deflates well over 5:1 but under 200:1.
+    let mut big = Vec::new();
+    while big.len() < 2 << 20 {
+        big.extend_from_slice(&cbs);
+    }
+    let nested = zip_of(&[("setupapi.dev.log", &sample("setupapi.dev.log"))]);
+    let z = zip_of(&[("CBS.log", &big), ("inner.zip", &nested)]);
+    let bundle = write(d.path(), "bundle.zip", &z);
+    let b = bundle.to_str().unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = d
+            .path()
+            .join(format!("out{}", extra.join("_").replace(['-', '/'], "")));
+        let mut args = vec!["analyze", b, "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = fltblame(&args);
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        verdict(&out)
+    };
+    let logs = |v: &serde_json::Value| v["log_files"].as_array().map_or(0, Vec::len);
+    let notes = |v: &serde_json::Value| v["intake_notes"].to_string();
+    let base = run(&[]);
+    assert_eq!(logs(&base), 2, "{}", notes(&base));
+    let v = run(&["--max-depth", "1"]);
+    assert_eq!(logs(&v), 1);
+    assert!(
+        notes(&v).contains("nested deeper than 1 levels"),
+        "{}",
+        notes(&v)
+    );
+    let v = run(&["--max-ratio", "5"]);
+    assert_eq!(logs(&v), 1);
+    assert!(notes(&v).contains("over 5:1"), "{}", notes(&v));
+    let v = run(&["--max-extract-bytes", "1M"]);
+    assert_eq!(logs(&v), 1);
+    assert!(
+        notes(&v).contains("limit of 1048576 bytes"),
+        "{}",
+        notes(&v)
+    );
+
+    // query and check take the same flags.
+    let q = |extra: &[&str]| {
+        let mut args = vec![
+            "query",
+            "SELECT COUNT(*) AS n FROM log_lines",
+            b,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = fltblame(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_ne!(q(&[]), q(&["--max-depth", "1"]));
+    let o = fltblame(&[
+        "check",
+        b,
+        "--max-extract-bytes",
+        "64K",
+        "--max-ratio",
+        "10",
+    ]);
+    assert!(
+        o.status.code().is_some_and(|c| c < 2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Refused values.
+    for bad in [["--max-ratio", "0"], ["--max-extract-bytes", "lots"]] {
+        let o = fltblame(&["analyze", b, bad[0], bad[1]]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+    }
+    let o = fltblame(&["analyze", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--max-extract-bytes",
+        "--max-ratio",
+        "--max-depth",
+        "Archive limits",
+    ] {
+        assert!(help.contains(flag), "{flag} not in help");
+    }
+}

@@ -3,7 +3,10 @@
 use fltblame::logs::{classify, read_as, LogKind, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::single_thread();
     if let Ok(log) = read_as(
         "fuzz.evtx",
         data,

@@ -8,7 +8,10 @@ use fltblame::pml::writer::{write, EventModel, PmlModel};
 use fltblame::pml::Pml;
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::single_thread();
     if data.len() < 6 {
         return;
     }

@@ -4,7 +4,10 @@
 use fltblame::pml::{row::render, Pml};
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+
 fuzz_target!(|data: &[u8]| {
+    common::single_thread();
     if let Ok(pml) = Pml::from_bytes(data.to_vec(), std::path::Path::new("fuzz.pml")) {
         let first = pml.first_time();
         for i in 0..pml.event_count().min(256) {

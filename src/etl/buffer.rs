@@ -154,6 +154,32 @@ pub fn walk(file: &[u8]) -> Walk {
             }
             break;
         }
+        let left = file.len() - pos;
+        if (b.size as usize) >= HEADER_SIZE && b.size as usize > left && !b.compressed() {
+            // A plain buffer cut short (the file was cut): its events up to the cut are read;
+            // an event cut in two is reported by the event walk.
+            let fill = b.data_len() + HEADER_SIZE;
+            w.stopped = Some((
+                pos as u64,
+                if fill <= left {
+                    format!(
+                        "buffer {} claims {} bytes but {left} remain (file cut short): its events (up to offset {fill:#x} of the buffer) are all present, only its padding is missing",
+                        b.index, b.size
+                    )
+                } else {
+                    format!(
+                        "buffer {} claims {} bytes but {left} remain (file cut short): its events after offset {left:#x} of the buffer (file offset {:#x}) are lost",
+                        b.index,
+                        b.size,
+                        file.len()
+                    )
+                },
+            ));
+            let mut b = b;
+            b.size = left as u32;
+            w.buffers.push(b);
+            break;
+        }
         if (b.size as usize) < HEADER_SIZE || pos + b.size as usize > file.len() {
             w.stopped = Some((
                 pos as u64,

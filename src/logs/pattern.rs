@@ -314,7 +314,7 @@ impl<'s, 't> Matcher<'s, '_, 't> {
                 }
             }
             Cap::Hex => {
-                let skip = if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("0x") {
+                let skip = if rest.len() >= 2 && rest.as_bytes()[..2].eq_ignore_ascii_case(b"0x") {
                     2
                 } else {
                     0

@@ -132,6 +132,13 @@ pub fn summary_text(v: &Verdict) -> String {
                 format!(", {}", i.os)
             },
         );
+        if let Some(first) = i.warnings.first() {
+            let _ = writeln!(
+                out,
+                "    damaged or incomplete: {} reader warning(s) (what was lost is listed in verdict.json and the report); first: {first}",
+                i.warnings.len()
+            );
+        }
     }
     for t in &v.traces {
         let _ = writeln!(out, "  trace {}: {}", t.source, trace_line(t));
