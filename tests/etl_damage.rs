@@ -6,6 +6,7 @@
 //! whole file runs in seconds.
 
 mod common;
+use common::Xs;
 
 use fltblame::etl::{info, Etl};
 use std::path::{Path, PathBuf};
@@ -76,17 +77,6 @@ fn read(name: &str, bytes: Vec<u8>) -> Result<Read, String> {
         buffers: etl.buffers().len(),
         problems,
     })
-}
-
-/// A fixed-seed xorshift generator (no randomness between runs).
-struct Xs(u64);
-impl Xs {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Every problem names the file and an offset.

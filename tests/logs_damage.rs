@@ -6,6 +6,7 @@
 //! file is refused with its name. Logs over 256 KB are cut to their first 256 KB as the base.
 
 mod common;
+use common::Xs;
 
 use fltblame::logs::{classify, read_as, read_bytes, sniff, LogFile, LogKind, Parsed, ReadOptions};
 use std::path::{Path, PathBuf};
@@ -44,17 +45,6 @@ fn read_text(name: &str, bytes: &[u8], kind: LogKind) -> (usize, usize, usize) {
     let s = log.stats();
     assert!(s.accounted(), "{name}: lines not accounted for: {s:?}");
     (s.lines, s.entries, s.replaced)
-}
-
-/// A fixed-seed xorshift generator (no randomness between runs).
-struct Xs(u64);
-impl Xs {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -24,17 +24,6 @@ fn read_all(bytes: Vec<u8>) -> Result<(Pml, Vec<[String; 3]>), String> {
     Ok((pml, rows))
 }
 
-/// A fixed-seed xorshift generator (no randomness between runs).
-struct Xs(u64);
-impl Xs {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn truncated_captures_keep_the_events_before_the_cut() {
     for stem in PML_STEMS {

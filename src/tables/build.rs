@@ -403,11 +403,7 @@ pub fn stream_pml(
     opts: &BuildOptions,
     sink: &mut dyn FnMut(DataFrame, DataFrame) -> PolarsResult<()>,
 ) -> PolarsResult<u64> {
-    let source = pml
-        .path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let source = source_name(pml);
     let resolver = FrameResolver::new(pml);
     let keep = keep_for(pml, &opts.frames);
     let mut rows = 0u64;
@@ -416,6 +412,14 @@ pub fn stream_pml(
         sink(e, f)
     })?;
     Ok(rows)
+}
+
+/// The `source` column's value: the capture's file name.
+fn source_name(pml: &Pml) -> String {
+    pml.path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Build the tables of one PML with every frame. Event ids are the event indexes; `source` is
@@ -440,11 +444,7 @@ pub fn from_pml_with_base(pml: &Pml, id_base: u64) -> PolarsResult<Tables> {
 pub fn from_pml_opts(pml: &Pml, opts: &BuildOptions) -> PolarsResult<Tables> {
     let n = pml.event_count();
     let id_base = opts.id_base;
-    let source = pml
-        .path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let source = source_name(pml);
     let resolver = FrameResolver::new(pml);
     let keep = keep_for(pml, &opts.frames);
     let (mut events, mut frames) = chunk_frames(EventCols::default(), &source)?;

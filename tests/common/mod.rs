@@ -91,3 +91,16 @@ pub fn duckdb_python() -> Option<String> {
         .is_ok_and(|o| o.status.success());
     ok.then_some(py)
 }
+
+/// A fixed-seed xorshift generator for the damage tests (no randomness between runs).
+pub struct Xs(pub u64);
+
+impl Xs {
+    /// The next 64-bit value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
