@@ -41,6 +41,9 @@ pub struct Machine {
 pub struct FleetOptions {
     /// Redact every output (`--redact`, [`crate::redact`]).
     pub redact: bool,
+    /// Archive limits for every machine's bundle (`--max-extract-bytes`, `--max-ratio`,
+    /// `--max-depth`).
+    pub intake: crate::intake::IntakeOptions,
 }
 
 /// One machine's result.
@@ -251,8 +254,9 @@ fn analyze_machine(
     m: &Machine,
     index: usize,
     out: &Path,
-    redact: bool,
+    fleet: &FleetOptions,
 ) -> (MachineRow, Option<crate::redact::Collector>) {
+    let redact = fleet.redact;
     let mut names = None;
     let mut shown = m.name.clone();
     let mut run = || -> Result<MachineRow> {
@@ -262,6 +266,7 @@ fn analyze_machine(
         // What `analyze` reads, with the frames the verdict needs (bounded on big captures).
         let opts = crate::input::LoadOptions {
             frames: crate::input::Frames::Focused,
+            intake: fleet.intake.clone(),
             ..Default::default()
         };
         let mut tables = crate::input::load_with(&m.inputs, &opts).map_err(|e| {
@@ -553,7 +558,7 @@ pub fn run_with(dir: &Path, out: &Path, opts: &FleetOptions) -> Result<FleetResu
     let done: Vec<(MachineRow, Option<crate::redact::Collector>)> = ms
         .par_iter()
         .enumerate()
-        .map(|(i, m)| analyze_machine(m, i, out, opts.redact))
+        .map(|(i, m)| analyze_machine(m, i, out, opts))
         .collect();
     let mut all = crate::redact::Collector::new();
     let mut rows = Vec::with_capacity(done.len());

@@ -636,10 +636,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             fleet: Some(dir),
             out,
             redact,
+            limits,
             ..
         } => {
-            let res =
-                fltblame::fleet::run_with(&dir, &out, &fltblame::fleet::FleetOptions { redact })?;
+            let opts = fltblame::fleet::FleetOptions {
+                redact,
+                intake: limits.options(),
+            };
+            let res = fltblame::fleet::run_with(&dir, &out, &opts)?;
             std::io::stdout()
                 .lock()
                 .write_all(fltblame::fleet::render_text(&res).as_bytes())?;

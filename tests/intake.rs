@@ -517,6 +517,37 @@ fn cli_limits_change_the_outcome() {
         notes(&v)
     );
 
+    // analyze --fleet takes them too: the bundle is one machine of a fleet folder.
+    let fleet_dir = d.path().join("fleet");
+    std::fs::create_dir_all(&fleet_dir).unwrap();
+    std::fs::copy(&bundle, fleet_dir.join("pc1.zip")).unwrap();
+    let fleet = |extra: &[&str]| -> serde_json::Value {
+        let out = d.path().join(format!(
+            "fleet_out{}",
+            extra.join("_").replace(['-', '/'], "")
+        ));
+        let mut args = vec![
+            "analyze",
+            "--fleet",
+            fleet_dir.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = fltblame(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The machine's folder under -o holds its verdict.json.
+        let found: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("verdict.json").is_file())
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        verdict(&found[0])
+    };
+    assert_eq!(logs(&fleet(&[])), 2);
+    assert_eq!(logs(&fleet(&["--max-depth", "1"])), 1);
+
     // query and check take the same flags.
     let q = |extra: &[&str]| {
         let mut args = vec![
