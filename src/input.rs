@@ -124,7 +124,21 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
                     Data::Bytes(b) => Etl::from_bytes(&input.name, b)?,
                 };
                 trace_offset.get_or_insert(crate::tables::logs::etl_offset(etl.header()));
-                crate::tables::etl::from_etl(&etl, base)
+                let candidates =
+                    |modules: &polars::prelude::DataFrame| candidate_names(modules.clone());
+                let nothing = |_: &polars::prelude::DataFrame| Ok(Default::default());
+                let focus = match opts.frames {
+                    Frames::All => None,
+                    Frames::Focused => Some(crate::tables::etl::EtlFocus {
+                        candidates: &candidates,
+                        failure: crate::evidence::denials::is_denial_status,
+                    }),
+                    Frames::None => Some(crate::tables::etl::EtlFocus {
+                        candidates: &nothing,
+                        failure: |_| false,
+                    }),
+                };
+                crate::tables::etl::from_etl_opts(&etl, base, focus.as_ref())
                     .with_context(|| format!("{}: building tables", input.name))?
             }
             (_, data) => {
@@ -182,17 +196,25 @@ pub fn load_with(paths: &[PathBuf], opts: &LoadOptions) -> Result<Tables> {
 /// list ([`crate::evidence::candidates::find`] over its `modules` table) everywhere, and whole
 /// stacks of the denials ([`crate::evidence::denials::is_denial_status`]) and their windows.
 fn focused_scope(pml: &Pml) -> Result<FrameScope> {
-    let mut t = crate::evidence::synthetic::Builder::new().build();
-    t.modules = crate::tables::build::modules_df(pml, "")?;
-    let drivers = crate::evidence::candidates::find(&t)?;
     Ok(FrameScope::Focused {
-        modules: drivers
-            .candidates
-            .iter()
-            .map(|c| c.driver.to_ascii_lowercase())
-            .collect(),
+        modules: candidate_names(crate::tables::build::modules_df(pml, "")?)?,
         failure: crate::evidence::denials::is_denial_status,
     })
+}
+
+/// Lower-case file names of the candidate drivers of a `modules` table
+/// ([`crate::evidence::candidates::find`]).
+fn candidate_names(
+    modules: polars::prelude::DataFrame,
+) -> Result<std::collections::HashSet<String>> {
+    let mut t = crate::evidence::synthetic::Builder::new().build();
+    t.modules = modules;
+    let drivers = crate::evidence::candidates::find(&t)?;
+    Ok(drivers
+        .candidates
+        .iter()
+        .map(|c| c.driver.to_ascii_lowercase())
+        .collect())
 }
 
 /// The first event id free after `t`'s events (ids start at `base`).

@@ -93,3 +93,32 @@ fn focused_frames_are_a_subset() {
         .unwrap();
     assert_eq!(joined.height(), focused.height());
 }
+
+/// The same rule in the ETL builder: both case-B samples (the named gscfmgr.sys, its chain
+/// stop and nested I/O; the control) and every corpus trace give the identical verdict.
+#[test]
+fn etl_same_verdict_with_focused_frames() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = vec![
+        root.join("samples/case-b-softwaredistribution/trace.etl"),
+        root.join("samples/case-b-control/trace.etl"),
+    ];
+    let dir = common::shared_dir().join("corpus/etl");
+    let mut corpus: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "etl"))
+        .collect();
+    corpus.sort();
+    assert_eq!(corpus.len(), 16);
+    paths.extend(corpus);
+    let (mut all, mut kept) = (0, 0);
+    for p in paths {
+        let (a, f) = compare(p.clone());
+        assert!(f <= a, "{}: {f} of {a}", p.display());
+        all += a;
+        kept += f;
+    }
+    // Kernel traces with stacks but no denial keep only candidate-driver frames.
+    assert!(kept * 2 < all, "{kept} of {all} frames kept");
+}

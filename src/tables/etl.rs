@@ -1192,6 +1192,23 @@ fn callbacks_df(c: &CallbackCols, source: &str) -> PolarsResult<DataFrame> {
 /// Build the tables of one ETL trace, numbering events from `id_base` (to keep ids unique over
 /// several inputs). `source` is the file name.
 pub fn from_etl(etl: &Etl, id_base: u64) -> anyhow::Result<Tables> {
+    from_etl_opts(etl, id_base, None)
+}
+
+/// Which frames [`from_etl_opts`] keeps besides every frame of the events of interest: the
+/// candidate drivers (lower-case file names) chosen from the trace's `modules` table, and the
+/// statuses whose events keep their whole stack (with the events their threads started while
+/// they ran: the nested-I/O window). The same rule as the PML builder's
+/// [`super::build::FrameScope::Focused`].
+pub struct EtlFocus<'a> {
+    /// Picks the candidate drivers from the trace's `modules` table.
+    pub candidates: &'a dyn Fn(&DataFrame) -> anyhow::Result<std::collections::HashSet<String>>,
+    /// The statuses whose events keep their whole stack.
+    pub failure: fn(u32) -> bool,
+}
+
+/// As [`from_etl`]; with `focus`, `frames` holds only the rows the verdict reads (`analyze`).
+pub fn from_etl_opts(etl: &Etl, id_base: u64, focus: Option<&EtlFocus>) -> anyhow::Result<Tables> {
     let source = std::path::Path::new(etl.name())
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
@@ -1218,6 +1235,46 @@ pub fn from_etl(etl: &Etl, id_base: u64) -> anyhow::Result<Tables> {
         .map(|&i| std::mem::take(&mut rows[i]))
         .collect();
     let n = sorted.len();
+    // Focused frames: the candidates' names, and per thread the windows (ns, inclusive) of the
+    // failures, as `nested_io` computes them from the `events` columns.
+    let focused = match focus {
+        None => None,
+        Some(f) => {
+            let names = (f.candidates)(&modules_df(&c, &source)?)?;
+            let mut windows: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
+            for r in sorted
+                .iter()
+                .filter(|r| r.status.is_some_and(|s| (f.failure)(s)))
+            {
+                let a = ns(r.start);
+                let d = r.end.map_or(0, |e| dur_ns(r.start, e));
+                let d = i64::try_from(d).unwrap_or(i64::MAX).max(0);
+                windows
+                    .entry(r.tid)
+                    .or_default()
+                    .push((a, a.saturating_add(d)));
+            }
+            for w in windows.values_mut() {
+                w.sort_unstable();
+            }
+            Some((names, windows, f.failure))
+        }
+    };
+    let whole_stack = |r: &Row| -> bool {
+        let Some((_, windows, failure)) = &focused else {
+            return true;
+        };
+        if r.status.is_some_and(|s| failure(s)) {
+            return true;
+        }
+        let t = ns(r.start);
+        // Windows opened at or before `t`; any of them may still be open.
+        windows.get(&r.tid).is_some_and(|w| {
+            w[..w.partition_point(|&(a, _)| a <= t)]
+                .iter()
+                .any(|&(_, b)| t <= b)
+        })
+    };
 
     let mut e_id = Vec::with_capacity(n);
     let mut e_time = Vec::with_capacity(n);
@@ -1273,13 +1330,24 @@ pub fn from_etl(etl: &Etl, id_base: u64) -> anyhow::Result<Tables> {
         match frames {
             Some(frames) if !frames.is_empty() => {
                 e_stack.push(Some(id));
+                let whole = whole_stack(r);
                 for (depth, &addr) in frames.iter().enumerate() {
                     let kernel = is_kernel_address(addr, ps);
+                    if !whole && !kernel {
+                        continue;
+                    }
                     let img = if kernel {
                         c.image_at(0, addr, r.start)
                     } else {
                         c.image_at(r.pid, addr, r.start)
                     };
+                    if let (false, Some((names, _, _))) = (whole, &focused) {
+                        let wanted =
+                            img.is_some_and(|i| names.contains(&i.name().to_ascii_lowercase()));
+                        if !wanted {
+                            continue;
+                        }
+                    }
                     f_stack.push(id);
                     f_depth.push(depth as u32);
                     f_addr.push(addr);
