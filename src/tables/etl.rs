@@ -1248,7 +1248,7 @@ pub fn from_etl_opts(etl: &Etl, id_base: u64, focus: Option<&EtlFocus>) -> anyho
             {
                 let a = ns(r.start);
                 let d = r.end.map_or(0, |e| dur_ns(r.start, e));
-                let d = i64::try_from(d).unwrap_or(i64::MAX).max(0);
+                let d = d.max(0);
                 windows
                     .entry(r.tid)
                     .or_default()
@@ -1264,7 +1264,7 @@ pub fn from_etl_opts(etl: &Etl, id_base: u64, focus: Option<&EtlFocus>) -> anyho
         let Some((_, windows, failure)) = &focused else {
             return true;
         };
-        if r.status.is_some_and(|s| failure(s)) {
+        if r.status.is_some_and(*failure) {
             return true;
         }
         let t = ns(r.start);
