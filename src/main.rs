@@ -27,6 +27,9 @@ struct Cli {
 enum Cmd {
     /// Find the denials in one incident's captures, name the filter driver behind them (or say
     /// it was an ordinary ACL) with the evidence, and write verdict.json and report.html.
+    ///
+    /// Exit codes: 0 done (whatever the conclusion), 2 unreadable input or bad arguments.
+    /// FLTBLAME_TIMINGS=1 prints each stage's wall time and peak memory on stderr.
     Analyze {
         /// One incident: Process Monitor captures (.pml), servicing logs (CBS.log, setupapi.*.log,
         /// WindowsUpdate.log, .evtx, fltmc output), or a collector's folder / .zip / .gz / .zst.
