@@ -50,13 +50,9 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
         ])
         .filter(col("module_lc").is_in(lit(names).implode(false), false))
         .unique(None, UniqueKeepStrategy::Any);
-    let d = denials::frame(ctx.denials)?.lazy().select([
-        col("event_id").alias("denial_id"),
-        col("source"),
-        col("tid"),
-        col("time_ns").alias("d_start"),
-        col("end_ns").alias("d_end"),
-    ]);
+    let d = denials::frame(ctx.denials)?
+        .lazy()
+        .select([col("event_id").alias("denial_id")]);
     // Candidates on the denied operation's own stack: the requesters.
     let requesters = t
         .events
@@ -64,7 +60,7 @@ pub fn find(ctx: &Context) -> anyhow::Result<Vec<Evidence>> {
         .lazy()
         .select([col("event_id").alias("denial_id"), col("stack_id")])
         .join(
-            d.clone().select([col("denial_id")]),
+            d,
             [col("denial_id")],
             [col("denial_id")],
             JoinArgs::new(JoinType::Inner),

@@ -263,10 +263,12 @@ fn decode_chunk<'p>(
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex_lower(&sha2::Sha256::digest(bytes))
+}
+
+/// Lower-case hex of a digest.
+fn hex_lower(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A String column from borrowed text (no per-row allocation).
@@ -388,10 +390,7 @@ fn stream_batches(
     }
     sha2::Digest::update(&mut hasher, &bytes[hashed..]);
     pml.release(0, bytes.len());
-    Ok(sha2::Digest::finalize(hasher)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex_lower(&sha2::Digest::finalize(hasher)))
 }
 
 /// Stream the `events` and `frames` rows of `pml` to `sink` chunk by chunk ([`CHUNK`] events,
